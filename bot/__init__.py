@@ -1,0 +1,1 @@
+"""Tolmach's Telegram front end (aiogram 3). Never imports torch or transformers."""

@@ -1,0 +1,39 @@
+"""Typed errors raised by handlers and rendered in one place (handlers/errors.py)."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """An error the user is told about in words."""
+
+
+class UsageError(BotError):
+    """The command is empty or malformed; the user gets the usage line."""
+
+
+class UnknownLanguage(BotError):
+    """A language code the bot does not recognise."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class SameLanguage(BotError):
+    """Source and target are the same language."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class TextTooLong(BotError):
+    """The text is over the configured limit."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"{length} > {limit}")
+        self.length, self.limit = length, limit
+
+
+class QueueUnavailable(BotError):
+    """The request could not be queued (Redis down); nothing was accepted."""

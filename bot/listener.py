@@ -1,0 +1,123 @@
+"""The result listener: Celery's Redis result backend PUBLISHes every stored
+result; we subscribe to those channels and hand finished ones to delivery.
+
+No polling for results and no blocking `AsyncResult.get()`. A sweep over the
+pending contexts at start (and now and then after) delivers results that were
+published while no bot was listening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.replies import ReplyContext, ReplyStore
+from tasks.contract import READY_STATES, RESULT_KEY_PREFIX
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[ReplyContext, dict[str, Any]], Awaitable[None]]
+
+
+class ResultListener:
+    """Subscribes to task results and delivers each accepted request's answer once."""
+
+    def __init__(
+        self, redis: Redis, replies: ReplyStore, deliver: Deliver, sweep_every: float = 30.0
+    ) -> None:
+        self.redis = redis
+        self.replies = replies
+        self.deliver = deliver
+        self.sweep_every = sweep_every
+        self.ready = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Listen until cancelled, reconnecting to Redis with backoff."""
+        delay = 0.5
+        while True:
+            try:
+                await self._listen()
+            except (RedisError, OSError) as exc:
+                self.ready.clear()
+                log.warning("result listener lost Redis (%r); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            else:
+                delay = 0.5
+
+    async def _listen(self) -> None:
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.psubscribe(RESULT_KEY_PREFIX + "*")
+            # Subscribe first, then sweep: a result published in between is
+            # seen by both, and the claim makes sure it is sent once.
+            await self.sweep()
+            self.ready.set()
+            sweeper = asyncio.create_task(self._sweep_forever())
+            try:
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+                    if message is not None and message["type"] == "pmessage":
+                        self._handle(message["channel"], message["data"])
+            finally:
+                sweeper.cancel()
+
+    def _handle(self, channel: bytes | str, data: bytes | str) -> None:
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        try:
+            meta = json.loads(data)
+        except ValueError:
+            log.warning("undecodable result on %r", channel)
+            return
+        if meta.get("status") in READY_STATES:
+            self._spawn(channel.removeprefix(RESULT_KEY_PREFIX), meta)
+
+    def _spawn(self, task_id: str, meta: dict[str, Any]) -> None:
+        task = asyncio.create_task(self._deliver(task_id, meta))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def sweep(self, older_than: float = 0.0) -> None:
+        """Deliver finished results of contexts still pending."""
+        for task_id in await self.replies.pending(older_than):
+            raw = await self.redis.get(RESULT_KEY_PREFIX + task_id)
+            if raw is None:
+                continue
+            meta = json.loads(raw)
+            if meta.get("status") in READY_STATES:
+                self._spawn(task_id, meta)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            with contextlib.suppress(RedisError, OSError):
+                await self.sweep(older_than=self.sweep_every)
+
+    async def _deliver(self, task_id: str, meta: dict[str, Any]) -> None:
+        try:
+            context = await self.replies.claim(task_id)
+            if context is None:
+                return
+        except (RedisError, OSError) as exc:
+            log.warning("could not claim %s: %r", task_id, exc)
+            return
+        try:
+            await self.deliver(context, meta)
+        except Exception:
+            log.exception("delivery of %s failed; it will be retried", task_id)
+            with contextlib.suppress(RedisError, OSError):
+                await self.replies.release(task_id)
+            return
+        await self.replies.done(task_id)
+
+    async def drain(self) -> None:
+        """Wait for deliveries in flight (on shutdown)."""
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)

@@ -1,0 +1,53 @@
+"""The Celery application, configured from Settings (JSON only, Redis everywhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from config import Settings
+from tasks.contract import QUEUE_CHAT, TRANSLATE
+
+
+def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]:
+    """Celery settings shared by workers and the bot's producer.
+
+    Args:
+        settings: the process settings.
+        results: False for a producer that must not subscribe to results itself
+            (the bot has its own listener; Celery's would leak a subscription per task).
+    """
+    redis_url = str(settings.redis_url)
+    return {
+        "broker_url": redis_url,
+        "result_backend": redis_url if results else None,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_queues": [Queue(QUEUE_CHAT)],
+        "task_default_queue": QUEUE_CHAT,
+        "task_routes": {TRANSLATE: {"queue": QUEUE_CHAT}},
+        # A request is answered even if its worker dies: the message is only
+        # acknowledged once the task finished, and requeued if the child is killed.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_soft_time_limit + 30,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "broker_connection_retry_on_startup": True,
+        "result_expires": settings.reply_ttl,
+        "worker_hijack_root_logger": True,
+    }
+
+
+def make_celery(settings: Settings, *, results: bool = True) -> Celery:
+    """Build the Celery app; workers import tasks from `tasks.translate`."""
+    app = Celery("tolmach", include=["tasks.translate"] if results else [])
+    app.conf.update(celery_config(settings, results=results))
+    # Tasks read their settings from the app they run in, not from globals.
+    app.conf.tolmach_settings = settings
+    return app

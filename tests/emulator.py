@@ -1,0 +1,270 @@
+"""A Bot API emulator on 127.0.0.1 that the tests own.
+
+It speaks the real HTTP API (`/bot{token}/{method}`, Telegram-shaped JSON), rejects
+what Telegram rejects (bad token, empty or over-long text, broken HTML entities,
+unknown reply targets) and lets a test push updates and read what the bot sent.
+It runs on its own event loop in a thread; its public methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Tolmach", "username": "TolmachBot"}
+TEXT_LIMIT = 4096
+_HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+              "span", "tg-spoiler", "blockquote", "tg-emoji"}
+
+
+class ApiError(Exception):
+    """A Bot API error reply."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.retry_after = code, description, retry_after
+
+
+class _HtmlCheck(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HTML_TAGS:
+            raise ApiError(400, f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\"")
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            raise ApiError(400, f"Bad Request: can't parse entities: Unexpected end tag \"{tag}\"")
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class BotApiEmulator:
+    """The fake Telegram server; see the module docstring."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.url = ""
+        self._cond = threading.Condition()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self._known: dict[int, set[int]] = defaultdict(set)
+        self._sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._faults: dict[str, list[ApiError]] = defaultdict(list)
+        self._loop = asyncio.new_event_loop()
+        self._wakeup: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    # ---- life cycle -------------------------------------------------------------
+    def start(self) -> None:
+        """Serve on a free port of 127.0.0.1."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+
+    async def _start(self) -> None:
+        self._wakeup = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    # ---- test side ----------------------------------------------------------------
+    def push_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        language_code: str = "en",
+    ) -> int:
+        """Deliver a user's text message to the bot; returns its message_id."""
+        user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Tester",
+                "language_code": language_code}
+        message_id = self._new_message_id(chat_id)
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
+                                   "chat": self._chat(chat_id, chat_type), "from": user,
+                                   "text": text}
+        if text.startswith("/"):
+            length = len(text.split(maxsplit=1)[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        self._push_update({"message": message})
+        return message_id
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """Messages the bot sent to a chat so far."""
+        with self._cond:
+            return list(self._sent[chat_id])
+
+    def wait_for(self, chat_id: int, count: int = 1, timeout: float = 60) -> list[dict[str, Any]]:
+        """Wait until the bot sent at least `count` messages to a chat."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._sent[chat_id]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"chat {chat_id}: {len(self._sent[chat_id])}/{count} sent")
+                self._cond.wait(left)
+            return list(self._sent[chat_id])
+
+    def calls(self, method: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Every API call the bot made (method, params), optionally of one method."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c[0] == method]
+
+    def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
+        """Make the next call of `method` fail with this error."""
+        with self._cond:
+            self._faults[method].append(ApiError(code, description, retry_after))
+
+    # ---- server side -----------------------------------------------------------------
+    def _chat(self, chat_id: int, chat_type: str) -> dict[str, Any]:
+        if chat_type == "private":
+            return {"id": chat_id, "type": "private", "first_name": "Tester"}
+        return {"id": chat_id, "type": chat_type, "title": f"Group {chat_id}"}
+
+    def _new_message_id(self, chat_id: int) -> int:
+        with self._cond:
+            message_id = next(self._message_ids[chat_id])
+            self._known[chat_id].add(message_id)
+            return message_id
+
+    def _push_update(self, body: dict[str, Any]) -> None:
+        with self._cond:
+            self._updates.append({"update_id": next(self._update_ids), **body})
+        if self._wakeup is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        method = request.match_info["method"]
+        params = _decode(dict(await request.post()) if request.can_read_body else {})
+        params.update(request.query)
+        with self._cond:
+            self._calls.append((method, params))
+            fault = self._faults[method].pop(0) if self._faults[method] else None
+        handler = getattr(self, f"_api_{method}", None)
+        try:
+            if fault is not None:
+                raise fault
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            result = await handler(params)
+        except ApiError as exc:
+            return _error(exc)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _api_getMe(self, params: dict[str, Any]) -> Any:
+        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": True}
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        assert self._wakeup is not None
+        while True:
+            self._wakeup.clear()
+            with self._cond:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                ready = list(self._updates[: int(params.get("limit") or 100)])
+            left = deadline - time.monotonic()
+            if ready or left <= 0:
+                return ready
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), left)
+            except TimeoutError:
+                pass
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params.get("chat_id") or 0)
+        text = str(params.get("text") or "")
+        if not chat_id:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: message is too long")
+        if str(params.get("parse_mode") or "").upper() == "HTML":
+            checker = _HtmlCheck()
+            checker.feed(text)
+            if checker.stack:
+                raise ApiError(400, "Bad Request: can't parse entities: unclosed tag")
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id") or params.get("reply_to_message_id")
+        with self._cond:
+            known = reply_to is None or int(reply_to) in self._known[chat_id]
+        if not known and not reply.get("allow_sending_without_reply"):
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        chat = self._chat(chat_id, "private" if chat_id > 0 else "supergroup")
+        message: dict[str, Any] = {"message_id": self._new_message_id(chat_id),
+                                   "date": int(time.time()), "chat": chat, "from": BOT_USER,
+                                   "text": text}
+        if reply_to is not None and known:
+            message["reply_to_message"] = {"message_id": int(reply_to), "date": 0, "chat": chat}
+        with self._cond:
+            self._sent[chat_id].append(message)
+            self._cond.notify_all()
+        return message
+
+
+_JSON_FIELDS = {"reply_parameters", "reply_markup", "entities", "caption_entities", "results",
+                "commands", "allowed_updates", "link_preview_options", "media",
+                "allow_sending_without_reply", "disable_notification", "scope"}
+
+
+def _decode(params: dict[str, Any]) -> dict[str, Any]:
+    """aiogram sends nested objects (and booleans) as JSON strings inside form fields."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _JSON_FIELDS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        out[key] = value
+    return out
+
+
+def _error(exc: ApiError) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+    if exc.retry_after is not None:
+        body["parameters"] = {"retry_after": exc.retry_after}
+    return web.json_response(body, status=exc.code)

@@ -1,0 +1,105 @@
+"""End to end: Telegram update → bot → Celery → worker → model → listener → reply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.replies import PENDING
+from tasks.contract import RESULT_KEY_PREFIX
+from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, wait_worker_ready
+from tests.procs import Proc, wait_until
+from tests.emulator import BotApiEmulator
+from tests.tiny_model import reference_translate
+
+pytestmark = pytest.mark.e2e
+
+
+def model_dir(template: str, src: str, tgt: str) -> Path:
+    return Path(template.format(src=src, tgt=tgt))
+
+
+def test_translate_replies_with_the_models_output(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    command_id = emulator.push_message(chat_id, "/translate en>ru Hello, world")
+    [reply] = emulator.wait_for(chat_id)
+    [expected] = reference_translate(model_dir(model_template, "en", "ru"), ["Hello, world"], NUM_BEAMS)
+    assert expected
+    assert reply["text"] == expected
+    assert reply["reply_to_message"]["message_id"] == command_id
+
+
+def test_tr_alias_other_pair_and_lines_kept(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    emulator.push_message(chat_id, "/tr ru>en Привет, мир\n\nКак дела сегодня?")
+    [reply] = emulator.wait_for(chat_id)
+    first, second = reference_translate(
+        model_dir(model_template, "ru", "en"), ["Привет, мир", "Как дела сегодня?"], NUM_BEAMS
+    )
+    assert reply["text"] == f"{first}\n\n{second}"
+
+
+def test_group_command_with_bot_name(bot: BotHandle, emulator: BotApiEmulator, chat_id: int) -> None:
+    emulator.push_message(-chat_id, "/translate@TolmachBot en>ru Good morning", user_id=chat_id,
+                          chat_type="supergroup")
+    [reply] = emulator.wait_for(-chat_id)
+    assert reply["text"] and reply["text"] != "Good morning"
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/translate", texts.USAGE),
+        ("/translate en>ru", texts.USAGE),
+        ("/translate hello world", texts.USAGE),
+        ("/translate en>r2d2 hi", texts.UNKNOWN_LANGUAGE.format(code="r2d2")),
+        ("/translate en>en hi", texts.SAME_LANGUAGE.format(code="en")),
+        ("/translate en>de Hello", texts.RESULT_ERRORS["unsupported_pair"].format(src="en", tgt="de")),
+    ],
+)
+def test_bad_requests_get_clear_replies(
+    bot: BotHandle, emulator: BotApiEmulator, chat_id: int, command: str, expected: str
+) -> None:
+    emulator.push_message(chat_id, command)
+    [reply] = emulator.wait_for(chat_id)
+    assert reply["text"] == expected
+    assert "Traceback" not in reply["text"]
+
+
+def test_start_and_help(bot: BotHandle, emulator: BotApiEmulator, chat_id: int) -> None:
+    emulator.push_message(chat_id, "/start")
+    emulator.push_message(chat_id, "/help")
+    replies = emulator.wait_for(chat_id, 2)
+    assert [r["text"] for r in replies] == [texts.HELP, texts.HELP]
+
+
+def test_answer_survives_bot_restart(
+    bot: BotHandle, worker: Proc, emulator: BotApiEmulator, redis_server: RedisServer,
+    model_template: str, chat_id: int,
+) -> None:
+    """The reply context lives in Redis: a result that lands while the bot is down
+    is delivered by the next bot, exactly once."""
+    client = redis_server.client()
+    worker.stop()
+    try:
+        emulator.push_message(chat_id, "/translate en>ru How are you today?")
+        wait_until(lambda: client.zcard(PENDING) > 0, 30, "the request to be accepted")
+        [task_id] = [t.decode() for t in client.zrange(PENDING, 0, -1)]
+        bot.stop()
+    finally:
+        worker.start()
+        wait_worker_ready(redis_server.url(), worker)
+    wait_until(lambda: client.exists(RESULT_KEY_PREFIX + task_id) == 1, 60, "the result")
+    assert emulator.sent_to(chat_id) == []
+    bot.start()
+    [reply] = emulator.wait_for(chat_id)
+    [expected] = reference_translate(
+        model_dir(model_template, "en", "ru"), ["How are you today?"], NUM_BEAMS
+    )
+    assert reply["text"] == expected
+    wait_until(lambda: client.zcard(PENDING) == 0, 10, "the context to be cleared")
+    assert len(emulator.sent_to(chat_id)) == 1
