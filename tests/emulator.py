@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -46,6 +47,20 @@ class _HtmlCheck(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack.pop() != tag:
             raise ApiError(400, f"Bad Request: can't parse entities: Unexpected end tag \"{tag}\"")
+
+
+_TAG_OR_ENTITY = re.compile(r"</?[a-zA-Z][\w-]*(\s[^<>]*)?>|&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+def check_html(text: str) -> None:
+    """Reject HTML the way Telegram does: bare < or &, unknown or unbalanced tags."""
+    bare = _TAG_OR_ENTITY.sub("", text)
+    if "<" in bare or "&" in bare:
+        raise ApiError(400, "Bad Request: can't parse entities: unexpected < or & outside a tag")
+    checker = _HtmlCheck()
+    checker.feed(text)
+    if checker.stack:
+        raise ApiError(400, "Bad Request: can't parse entities: unclosed tag")
 
 
 def _utf16_len(text: str) -> int:
@@ -223,10 +238,7 @@ class BotApiEmulator:
         if _utf16_len(text) > TEXT_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
         if str(params.get("parse_mode") or "").upper() == "HTML":
-            checker = _HtmlCheck()
-            checker.feed(text)
-            if checker.stack:
-                raise ApiError(400, "Bad Request: can't parse entities: unclosed tag")
+            check_html(text)
         reply = params.get("reply_parameters") or {}
         reply_to = reply.get("message_id") or params.get("reply_to_message_id")
         with self._cond:

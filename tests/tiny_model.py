@@ -20,7 +20,7 @@ CORPUS = [
 def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path:
     """Write a tiny Marian model and tokenizer to `folder` and return it.
 
-    EOS is made impossible so every output is exactly `max_length` tokens long:
+    EOS (and tokens that decode to nothing) are made impossible so every output is exactly `max_length` tokens long:
     translations are non-empty and deterministic, whatever the random weights.
     """
     import sentencepiece as spm
@@ -54,12 +54,13 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
         encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
         decoder_ffn_dim=64, max_position_embeddings=512, pad_token_id=vocab["<pad>"],
         eos_token_id=0, decoder_start_token_id=vocab["<pad>"], forced_eos_token_id=0,
-        init_std=0.3,  # large enough that different inputs give different outputs
+        init_std=0.6,  # large enough that different inputs give different outputs
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config)
     with torch.no_grad():
-        model.final_logits_bias[0, 0] = -1e4  # never emit </s>
+        # Never emit </s>, <unk> or <pad>: outputs are never empty.
+        model.final_logits_bias[0, [0, 1, vocab["<pad>"]]] = -1e4
     model.generation_config.max_length = max_length
     model.save_pretrained(folder)
     for scratch in ("corpus.txt", "spm.model", "spm.vocab"):

@@ -1,0 +1,47 @@
+"""A worker serving 100 requests for one pair loads the model exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from config import Settings
+from tasks.celery_app import make_celery
+from tasks.contract import TRANSLATE, translate_args
+from tasks.translate import MODEL_LOADS_KEY
+from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
+from tests.emulator import BotApiEmulator
+from tests.tiny_model import reference_translate
+
+pytestmark = pytest.mark.e2e
+DB = 3  # a database of its own, so only this test's worker serves these tasks
+
+
+@pytest.fixture
+def single_worker(redis_server: RedisServer, model_template: str, emulator: BotApiEmulator,
+                  logdir: Path) -> Iterator[Celery]:
+    redis_server.client(DB).flushdb()
+    env = process_env(redis_server.url(DB), model_template, emulator.url)
+    proc = worker_proc("worker-once", env, logdir, concurrency=1).start()
+    try:
+        wait_worker_ready(redis_server.url(DB), proc)
+        yield make_celery(Settings(redis_url=redis_server.url(DB)))  # type: ignore[arg-type]
+    finally:
+        proc.stop()
+
+
+def test_hundred_requests_one_load(single_worker: Celery, redis_server: RedisServer,
+                                   model_template: str) -> None:
+    texts = [f"Hello, world {i}" if i % 2 else "How are you today?" for i in range(100)]
+    results = [single_worker.send_task(TRANSLATE, args=translate_args(t, "en", "ru")) for t in texts]
+    answers = [r.get(timeout=120) for r in results]
+    folder = Path(model_template.format(src="en", tgt="ru"))
+    expected = dict(zip(set(texts), reference_translate(folder, list(set(texts)), NUM_BEAMS), strict=True))
+    assert [a["text"] for a in answers] == [expected[t] for t in texts]
+    loads = {k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(MODEL_LOADS_KEY).items()}
+    assert len(loads) == 1, loads
+    [(where, count)] = loads.items()
+    assert where.startswith(str(folder)) and count == 1
