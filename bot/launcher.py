@@ -1,0 +1,101 @@
+"""Start Tolmach's processes on one host: Redis if none is reachable, a worker, the bot."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import redis
+
+from config import Settings, load_settings
+
+
+def bot_command() -> list[str]:
+    """Command line of the bot process."""
+    return [sys.executable, "-m", "bot"]
+
+
+def worker_command(extra: list[str] | None = None) -> list[str]:
+    """Command line of a worker process."""
+    return [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
+            *(extra or [])]
+
+
+def run_one(command: list[str]) -> int:
+    """Run one process in the foreground and return its exit code."""
+    with contextlib.suppress(KeyboardInterrupt):
+        return subprocess.call(command)
+    return 130
+
+
+def redis_reachable(url: str) -> bool:
+    """Whether a Redis server answers at `url`."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def start_private_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `redis-server` with AOF in a data folder of ours; returns it and its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit(
+            "Redis is not reachable at REDIS_URL and no redis-server is on PATH: "
+            "install it (apt-get install redis-server) or set REDIS_URL"
+        )
+    url = urlparse(str(settings.redis_url))
+    port = url.port or 6379
+    data = Path(os.environ.get("TOLMACH_DATA", Path.home() / ".local/share/tolmach")) / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+         "--appendonly", "yes", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    local = f"redis://127.0.0.1:{port}{url.path or '/0'}"
+    deadline = time.monotonic() + 15
+    while not redis_reachable(local):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"could not start redis-server on port {port}")
+        time.sleep(0.1)
+    return proc, local
+
+
+def run_all() -> int:
+    """`tolmach run`: everything for one host, stopped together by Ctrl-C."""
+    settings = load_settings(need_bot_token=True)
+    env = dict(os.environ)
+    children: list[subprocess.Popen[bytes]] = []
+    if not redis_reachable(str(settings.redis_url)):
+        server, env["REDIS_URL"] = start_private_redis(settings)
+        children.append(server)
+        print(f"started a private redis-server at {env['REDIS_URL']}", file=sys.stderr)
+    services = [subprocess.Popen(worker_command(), env=env), subprocess.Popen(bot_command(), env=env)]
+    children[:0] = services  # stop the services before Redis
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping and all(p.poll() is None for p in services):
+        time.sleep(0.2)
+    code = next((p.returncode for p in services if p.returncode), 0)
+    for proc in children:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return code
