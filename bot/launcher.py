@@ -24,8 +24,17 @@ def bot_command() -> list[str]:
 
 def worker_command(extra: list[str] | None = None) -> list[str]:
     """Command line of a worker process."""
-    return [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
-            *(extra or [])]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "tasks",
+        "worker",
+        "--loglevel",
+        "INFO",
+        *(extra or []),
+    ]
 
 
 def run_one(command: list[str]) -> int:
@@ -56,8 +65,19 @@ def start_private_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], st
     data = Path(os.environ.get("TOLMACH_DATA", Path.home() / ".local/share/tolmach")) / "redis"
     data.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-         "--appendonly", "yes", "--save", ""],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
         stdout=subprocess.DEVNULL,
     )
     local = f"redis://127.0.0.1:{port}{url.path or '/0'}"
@@ -78,7 +98,10 @@ def run_all() -> int:
         server, env["REDIS_URL"] = start_private_redis(settings)
         children.append(server)
         print(f"started a private redis-server at {env['REDIS_URL']}", file=sys.stderr)
-    services = [subprocess.Popen(worker_command(), env=env), subprocess.Popen(bot_command(), env=env)]
+    services = [
+        subprocess.Popen(worker_command(), env=env),
+        subprocess.Popen(bot_command(), env=env),
+    ]
     children[:0] = services  # stop the services before Redis
     stopping = False
 

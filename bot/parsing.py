@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from bot.errors import SameLanguage, UnknownLanguage, UsageError
 from tasks.languages import normalize_code
 
-
 # The pair is the first whitespace-free word; the text is everything after it,
 # line breaks included.
 _ARGS_RE = re.compile(r"\s*(\S+)(?:\s+(.*))?\Z", re.DOTALL)

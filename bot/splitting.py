@@ -7,7 +7,12 @@ import re
 TELEGRAM_LIMIT = 4096
 
 # Preferred cut points, best first: paragraph, line, sentence end, word gap.
-_BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"[.!?…。]\s"), re.compile(r"\s"))
+_BOUNDARIES = (
+    re.compile(r"\n\s*\n"),
+    re.compile(r"\n"),
+    re.compile(r"[.!?…。]\s"),
+    re.compile(r"\s"),
+)
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-USAGE = (
-    "Usage: /translate <from>><to> <text>\n"
-    "Example: /translate en>ru Hello, world"
-)
+USAGE = "Usage: /translate <from>><to> <text>\nExample: /translate en>ru Hello, world"
 HELP = (
     "I translate text with neural models that run on this bot's own servers: "
     "your text never leaves them.\n\n"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tasks.engine import EngineOptions, Translator, TransformersTranslator
+from tasks.engine import EngineOptions, TransformersTranslator, Translator
 from tasks.errors import ModelUnavailable, UnsupportedPair
 
 log = logging.getLogger(__name__)

@@ -48,8 +48,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory, logdir: Path) -> Iter
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
     port, data = free_port(), tmp_path_factory.mktemp("redis")
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(data)]
+    args = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data),
+    ]
     server = RedisServer(port, Proc("redis", args, dict(os.environ), logdir).start())
 
     def pong() -> bool:
@@ -85,24 +96,47 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
     """Environment for bot and worker processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "REDIS_", "MODEL_"))}
     env.update(
-        BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api_url, REDIS_URL=redis_url,
-        MODEL_TEMPLATE=template, DEVICE="cpu", NUM_BEAMS=str(NUM_BEAMS), TORCH_THREADS="1",
-        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api_url,
+        REDIS_URL=redis_url,
+        MODEL_TEMPLATE=template,
+        DEVICE="cpu",
+        NUM_BEAMS=str(NUM_BEAMS),
+        TORCH_THREADS="1",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
     )
     return env
 
 
 @pytest.fixture(scope="session")
-def stack_env(redis_server: RedisServer, model_template: str, emulator: BotApiEmulator) -> dict[str, str]:
+def stack_env(
+    redis_server: RedisServer, model_template: str, emulator: BotApiEmulator
+) -> dict[str, str]:
     """The environment shared by the session's bot and worker."""
     return process_env(redis_server.url(), model_template, emulator.url)
 
 
 def worker_proc(name: str, env: dict[str, str], logdir: Path, concurrency: int = 2) -> Proc:
     """A real `celery -A tasks worker` process."""
-    args = python("-m", "celery", "-A", "tasks", "worker", "--loglevel", "INFO",
-                  "-P", "prefork", "-c", str(concurrency), "-n", f"{name}@%h",
-                  "--without-gossip", "--without-mingle")
+    args = python(
+        "-m",
+        "celery",
+        "-A",
+        "tasks",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    )
     return Proc(name, args, env, logdir)
 
 
@@ -124,8 +158,9 @@ def wait_worker_ready(redis_url: str, proc: Proc) -> None:
 class BotHandle:
     """The bot process, restartable by tests."""
 
-    def __init__(self, env: dict[str, str], logdir: Path, emulator: BotApiEmulator,
-                 server: RedisServer) -> None:
+    def __init__(
+        self, env: dict[str, str], logdir: Path, emulator: BotApiEmulator, server: RedisServer
+    ) -> None:
         self.env, self.logdir, self.emulator, self.server = env, logdir, emulator, server
         self.proc: Proc | None = None
 
@@ -159,8 +194,13 @@ def worker(stack_env: dict[str, str], logdir: Path, redis_server: RedisServer) -
 
 
 @pytest.fixture(scope="session")
-def bot(stack_env: dict[str, str], logdir: Path, emulator: BotApiEmulator,
-        redis_server: RedisServer, worker: Proc) -> Iterator[BotHandle]:
+def bot(
+    stack_env: dict[str, str],
+    logdir: Path,
+    emulator: BotApiEmulator,
+    redis_server: RedisServer,
+    worker: Proc,
+) -> Iterator[BotHandle]:
     """The session's bot process (with a worker running)."""
     handle = BotHandle(stack_env, logdir, emulator, redis_server)
     handle.start()

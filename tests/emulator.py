@@ -9,6 +9,7 @@ It runs on its own event loop in a thread; its public methods are thread-safe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -22,8 +23,24 @@ from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Tolmach", "username": "TolmachBot"}
 TEXT_LIMIT = 4096
-_HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-              "span", "tg-spoiler", "blockquote", "tg-emoji"}
+_HTML_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "blockquote",
+    "tg-emoji",
+}
 
 
 class ApiError(Exception):
@@ -41,12 +58,14 @@ class _HtmlCheck(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _HTML_TAGS:
-            raise ApiError(400, f"Bad Request: can't parse entities: Unsupported start tag \"{tag}\"")
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
+            )
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack.pop() != tag:
-            raise ApiError(400, f"Bad Request: can't parse entities: Unexpected end tag \"{tag}\"")
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
 
 
 _TAG_OR_ENTITY = re.compile(r"</?[a-zA-Z][\w-]*(\s[^<>]*)?>|&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
@@ -122,12 +141,20 @@ class BotApiEmulator:
         language_code: str = "en",
     ) -> int:
         """Deliver a user's text message to the bot; returns its message_id."""
-        user = {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Tester",
-                "language_code": language_code}
+        user = {
+            "id": user_id or abs(chat_id),
+            "is_bot": False,
+            "first_name": "Tester",
+            "language_code": language_code,
+        }
         message_id = self._new_message_id(chat_id)
-        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
-                                   "chat": self._chat(chat_id, chat_type), "from": user,
-                                   "text": text}
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat(chat_id, chat_type),
+            "from": user,
+            "text": text,
+        }
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
@@ -155,7 +182,9 @@ class BotApiEmulator:
         with self._cond:
             return [c for c in self._calls if method is None or c[0] == method]
 
-    def fail_next(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, code: int, description: str, retry_after: int | None = None
+    ) -> None:
         """Make the next call of `method` fail with this error."""
         with self._cond:
             self._faults[method].append(ApiError(code, description, retry_after))
@@ -199,8 +228,12 @@ class BotApiEmulator:
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getMe(self, params: dict[str, Any]) -> Any:
-        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": True}
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": True,
+        }
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
@@ -214,10 +247,8 @@ class BotApiEmulator:
             left = deadline - time.monotonic()
             if ready or left <= 0:
                 return ready
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), left)
-            except TimeoutError:
-                pass
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
         return True
@@ -246,9 +277,13 @@ class BotApiEmulator:
         if not known and not reply.get("allow_sending_without_reply"):
             raise ApiError(400, "Bad Request: message to be replied not found")
         chat = self._chat(chat_id, "private" if chat_id > 0 else "supergroup")
-        message: dict[str, Any] = {"message_id": self._new_message_id(chat_id),
-                                   "date": int(time.time()), "chat": chat, "from": BOT_USER,
-                                   "text": text}
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "text": text,
+        }
         if reply_to is not None and known:
             message["reply_to_message"] = {"message_id": int(reply_to), "date": 0, "chat": chat}
         with self._cond:
@@ -257,9 +292,20 @@ class BotApiEmulator:
         return message
 
 
-_JSON_FIELDS = {"reply_parameters", "reply_markup", "entities", "caption_entities", "results",
-                "commands", "allowed_updates", "link_preview_options", "media",
-                "allow_sending_without_reply", "disable_notification", "scope"}
+_JSON_FIELDS = {
+    "reply_parameters",
+    "reply_markup",
+    "entities",
+    "caption_entities",
+    "results",
+    "commands",
+    "allowed_updates",
+    "link_preview_options",
+    "media",
+    "allow_sending_without_reply",
+    "disable_notification",
+    "scope",
+}
 
 
 def _decode(params: dict[str, Any]) -> dict[str, Any]:
@@ -267,10 +313,8 @@ def _decode(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in params.items():
         if key in _JSON_FIELDS and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = json.loads(value)
-            except ValueError:
-                pass
         out[key] = value
     return out
 

@@ -43,7 +43,11 @@ class Proc:
         """Start the process (in its own session, so signals reach only it)."""
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(
-                self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         return self

@@ -10,8 +10,8 @@ from bot import texts
 from bot.replies import PENDING
 from tasks.contract import RESULT_KEY_PREFIX
 from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, wait_worker_ready
-from tests.procs import Proc, wait_until
 from tests.emulator import BotApiEmulator
+from tests.procs import Proc, wait_until
 from tests.tiny_model import reference_translate
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,9 @@ def test_translate_replies_with_the_models_output(
 ) -> None:
     command_id = emulator.push_message(chat_id, "/translate en>ru Hello, world")
     [reply] = emulator.wait_for(chat_id)
-    [expected] = reference_translate(model_dir(model_template, "en", "ru"), ["Hello, world"], NUM_BEAMS)
+    [expected] = reference_translate(
+        model_dir(model_template, "en", "ru"), ["Hello, world"], NUM_BEAMS
+    )
     assert expected
     assert reply["text"] == expected
     assert reply["reply_to_message"]["message_id"] == command_id
@@ -43,9 +45,15 @@ def test_tr_alias_other_pair_and_lines_kept(
     assert reply["text"] == f"{first}\n\n{second}"
 
 
-def test_group_command_with_bot_name(bot: BotHandle, emulator: BotApiEmulator, chat_id: int) -> None:
-    emulator.push_message(-chat_id, "/translate@TolmachBot en>ru Good morning", user_id=chat_id,
-                          chat_type="supergroup")
+def test_group_command_with_bot_name(
+    bot: BotHandle, emulator: BotApiEmulator, chat_id: int
+) -> None:
+    emulator.push_message(
+        -chat_id,
+        "/translate@TolmachBot en>ru Good morning",
+        user_id=chat_id,
+        chat_type="supergroup",
+    )
     [reply] = emulator.wait_for(-chat_id)
     assert reply["text"] and reply["text"] != "Good morning"
 
@@ -58,7 +66,10 @@ def test_group_command_with_bot_name(bot: BotHandle, emulator: BotApiEmulator, c
         ("/translate hello world", texts.USAGE),
         ("/translate en>r2d2 hi", texts.UNKNOWN_LANGUAGE.format(code="r2d2")),
         ("/translate en>en hi", texts.SAME_LANGUAGE.format(code="en")),
-        ("/translate en>de Hello", texts.RESULT_ERRORS["unsupported_pair"].format(src="en", tgt="de")),
+        (
+            "/translate en>de Hello",
+            texts.RESULT_ERRORS["unsupported_pair"].format(src="en", tgt="de"),
+        ),
     ],
 )
 def test_bad_requests_get_clear_replies(
@@ -78,8 +89,12 @@ def test_start_and_help(bot: BotHandle, emulator: BotApiEmulator, chat_id: int) 
 
 
 def test_answer_survives_bot_restart(
-    bot: BotHandle, worker: Proc, emulator: BotApiEmulator, redis_server: RedisServer,
-    model_template: str, chat_id: int,
+    bot: BotHandle,
+    worker: Proc,
+    emulator: BotApiEmulator,
+    redis_server: RedisServer,
+    model_template: str,
+    chat_id: int,
 ) -> None:
     """The reply context lives in Redis: a result that lands while the bot is down
     is delivered by the next bot, exactly once."""

@@ -38,11 +38,17 @@ def test_send_and_updates(emu: BotApiEmulator) -> None:
     message_id = emu.push_message(5, "hi")
     updates = call(emu, TOKEN, lambda b: b.get_updates(offset=0, timeout=1))
     assert [u.message.text for u in updates] == ["hi"]
-    sent = call(emu, TOKEN, lambda b: b.send_message(5, "yo", reply_parameters=ReplyParameters(message_id=message_id)))
+    sent = call(
+        emu,
+        TOKEN,
+        lambda b: b.send_message(5, "yo", reply_parameters=ReplyParameters(message_id=message_id)),
+    )
     assert sent.reply_to_message.message_id == message_id
     assert [m["text"] for m in emu.sent_to(5)] == ["yo"]
     # Confirmed updates are gone.
-    assert call(emu, TOKEN, lambda b: b.get_updates(offset=updates[-1].update_id + 1, timeout=0)) == []
+    assert (
+        call(emu, TOKEN, lambda b: b.get_updates(offset=updates[-1].update_id + 1, timeout=0)) == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,7 +60,9 @@ def test_send_and_updates(emu: BotApiEmulator) -> None:
         ("ok", {"reply_parameters": ReplyParameters(message_id=999)}, "replied not found"),
     ],
 )
-def test_rejects_what_telegram_rejects(emu: BotApiEmulator, text: str, kwargs: dict, error: str) -> None:
+def test_rejects_what_telegram_rejects(
+    emu: BotApiEmulator, text: str, kwargs: dict, error: str
+) -> None:
     with pytest.raises(TelegramBadRequest, match=error):
         call(emu, TOKEN, lambda b: b.send_message(5, text, **kwargs))
     assert emu.sent_to(5) == []

@@ -26,13 +26,17 @@ def test_parses_pair_and_text(args: str, expected: TranslateCommand) -> None:
     assert parse_translate(args) == expected
 
 
-@pytest.mark.parametrize("args", [None, "", "   ", "en>ru", "en>ru   \n ", "hello world", "en ru hi"])
+@pytest.mark.parametrize(
+    "args", [None, "", "   ", "en>ru", "en>ru   \n ", "hello world", "en ru hi"]
+)
 def test_usage_errors(args: str | None) -> None:
     with pytest.raises(UsageError):
         parse_translate(args)
 
 
-@pytest.mark.parametrize(("args", "code"), [("en>r2d2 hi", "r2d2"), (">ru hi", "?"), ("e>ru hi", "e")])
+@pytest.mark.parametrize(
+    ("args", "code"), [("en>r2d2 hi", "r2d2"), (">ru hi", "?"), ("e>ru hi", "e")]
+)
 def test_unknown_language(args: str, code: str) -> None:
     with pytest.raises(UnknownLanguage) as info:
         parse_translate(args)

@@ -15,7 +15,8 @@ from tests.tiny_model import reference_translate
 
 def make_registry(template: str, loads: list[str]) -> ModelRegistry:
     return ModelRegistry(
-        template, EngineOptions(device="cpu", num_beams=1),
+        template,
+        EngineOptions(device="cpu", num_beams=1),
         on_load=lambda model_id, seconds: loads.append(model_id),
     )
 
@@ -24,7 +25,9 @@ def test_concurrent_requests_load_once(model_template: str) -> None:
     loads: list[str] = []
     registry = make_registry(model_template, loads)
     got: list[object] = []
-    threads = [threading.Thread(target=lambda: got.append(registry.get("en", "ru"))) for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: got.append(registry.get("en", "ru"))) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

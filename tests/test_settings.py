@@ -12,14 +12,21 @@ import pytest
 from config import Settings
 from tests.procs import ROOT
 
-CLEAN = {k: v for k, v in os.environ.items()
-         if k not in {"BOT_TOKEN", "REDIS_URL", "DEVICE", "MODEL_TEMPLATE", "TELEGRAM_API_URL"}}
+CLEAN = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in {"BOT_TOKEN", "REDIS_URL", "DEVICE", "MODEL_TEMPLATE", "TELEGRAM_API_URL"}
+}
 
 
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     # cwd is an empty folder so no developer's .env is read.
     return subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**CLEAN, "PYTHONPATH": str(ROOT), **env},
     )
 
@@ -51,8 +58,13 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEVICE", "gpu"), ("REDIS_URL", "not-a-url"), ("MODEL_TEMPLATE", "no-placeholders"),
-     ("TELEGRAM_API_URL", "ftp://x"), ("BOT_TOKEN", "bad token")],
+    [
+        ("DEVICE", "gpu"),
+        ("REDIS_URL", "not-a-url"),
+        ("MODEL_TEMPLATE", "no-placeholders"),
+        ("TELEGRAM_API_URL", "ftp://x"),
+        ("BOT_TOKEN", "bad token"),
+    ],
 )
 def test_malformed_setting_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
     env = {"BOT_TOKEN": "1:abc", name: value}

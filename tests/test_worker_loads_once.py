@@ -21,8 +21,9 @@ DB = 3  # a database of its own, so only this test's worker serves these tasks
 
 
 @pytest.fixture
-def single_worker(redis_server: RedisServer, model_template: str, emulator: BotApiEmulator,
-                  logdir: Path) -> Iterator[Celery]:
+def single_worker(
+    redis_server: RedisServer, model_template: str, emulator: BotApiEmulator, logdir: Path
+) -> Iterator[Celery]:
     redis_server.client(DB).flushdb()
     env = process_env(redis_server.url(DB), model_template, emulator.url)
     proc = worker_proc("worker-once", env, logdir, concurrency=1).start()
@@ -33,15 +34,22 @@ def single_worker(redis_server: RedisServer, model_template: str, emulator: BotA
         proc.stop()
 
 
-def test_hundred_requests_one_load(single_worker: Celery, redis_server: RedisServer,
-                                   model_template: str) -> None:
+def test_hundred_requests_one_load(
+    single_worker: Celery, redis_server: RedisServer, model_template: str
+) -> None:
     texts = [f"Hello, world {i}" if i % 2 else "How are you today?" for i in range(100)]
-    results = [single_worker.send_task(TRANSLATE, args=translate_args(t, "en", "ru")) for t in texts]
+    results = [
+        single_worker.send_task(TRANSLATE, args=translate_args(t, "en", "ru")) for t in texts
+    ]
     answers = [r.get(timeout=120) for r in results]
     folder = Path(model_template.format(src="en", tgt="ru"))
-    expected = dict(zip(set(texts), reference_translate(folder, list(set(texts)), NUM_BEAMS), strict=True))
+    expected = dict(
+        zip(set(texts), reference_translate(folder, list(set(texts)), NUM_BEAMS), strict=True)
+    )
     assert [a["text"] for a in answers] == [expected[t] for t in texts]
-    loads = {k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(MODEL_LOADS_KEY).items()}
+    loads = {
+        k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(MODEL_LOADS_KEY).items()
+    }
     assert len(loads) == 1, loads
     [(where, count)] = loads.items()
     assert where.startswith(str(folder)) and count == 1

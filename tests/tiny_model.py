@@ -9,19 +9,27 @@ import shutil
 from pathlib import Path
 
 CORPUS = [
-    "Hello, world", "How are you today?", "The quick brown fox jumps over the lazy dog.",
-    "Translation runs on local neural models.", "Good morning, dear friends!",
-    "Привет, мир", "Как дела сегодня?", "Съешь же ещё этих мягких французских булок.",
-    "Перевод выполняется локальными нейросетями.", "Доброе утро, дорогие друзья!",
-    "Guten Morgen", "Bonjour tout le monde", "1234567890 @user #tag https://example.org",
+    "Hello, world",
+    "How are you today?",
+    "The quick brown fox jumps over the lazy dog.",
+    "Translation runs on local neural models.",
+    "Good morning, dear friends!",
+    "Привет, мир",
+    "Как дела сегодня?",
+    "Съешь же ещё этих мягких французских булок.",
+    "Перевод выполняется локальными нейросетями.",
+    "Доброе утро, дорогие друзья!",
+    "Guten Morgen",
+    "Bonjour tout le monde",
+    "1234567890 @user #tag https://example.org",
 ]
 
 
 def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path:
     """Write a tiny Marian model and tokenizer to `folder` and return it.
 
-    EOS (and tokens that decode to nothing) are made impossible so every output is exactly `max_length` tokens long:
-    translations are non-empty and deterministic, whatever the random weights.
+    EOS (and tokens that decode to nothing) are made impossible, so every output is
+    exactly `max_length` tokens long: non-empty and deterministic, whatever the weights.
     """
     import sentencepiece as spm
     import torch
@@ -31,9 +39,17 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(CORPUS * 20), encoding="utf-8")
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(folder / "spm"), vocab_size=150,
-        model_type="unigram", character_coverage=1.0, hard_vocab_limit=False,
-        pad_id=-1, bos_id=-1, eos_id=-1, unk_id=0, minloglevel=2,
+        input=str(corpus),
+        model_prefix=str(folder / "spm"),
+        vocab_size=150,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        pad_id=-1,
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        minloglevel=2,
     )
     shutil.copy(folder / "spm.model", folder / "source.spm")
     shutil.copy(folder / "spm.model", folder / "target.spm")
@@ -44,16 +60,26 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
     vocab["<pad>"] = len(vocab)
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tokenizer = MarianTokenizer(
-        source_spm=str(folder / "source.spm"), target_spm=str(folder / "target.spm"),
+        source_spm=str(folder / "source.spm"),
+        target_spm=str(folder / "target.spm"),
         vocab=str(folder / "vocab.json"),
     )
     tokenizer.save_pretrained(folder)
 
     config = MarianConfig(
-        vocab_size=len(vocab), d_model=32, encoder_layers=1, decoder_layers=1,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
-        decoder_ffn_dim=64, max_position_embeddings=512, pad_token_id=vocab["<pad>"],
-        eos_token_id=0, decoder_start_token_id=vocab["<pad>"], forced_eos_token_id=0,
+        vocab_size=len(vocab),
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=512,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=0,
+        decoder_start_token_id=vocab["<pad>"],
+        forced_eos_token_id=0,
         init_std=0.6,  # large enough that different inputs give different outputs
     )
     torch.manual_seed(seed)

@@ -1,0 +1,32 @@
+"""House style is checked with every test run: ruff and mypy stay clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.procs import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_ruff_is_clean() -> None:
+    result = run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bot_never_imports_model_libraries() -> None:
+    code = (
+        "import sys, bot.__main__, bot.factory, bot.cli, bot.launcher;"
+        "heavy = {'torch', 'transformers', 'ctranslate2'} & set(sys.modules);"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
