@@ -37,22 +37,23 @@ def translate_here(pair: str, text: str) -> int:
     from bot.handlers.errors import describe
     from bot.parsing import parse_translate
     from config import load_settings
-    from tasks.engine import EngineOptions, translate_lines
-    from tasks.errors import TranslationError
     from tasks.registry import ModelRegistry
+    from tasks.service import TranslationService
 
     settings = load_settings()
     try:
         request = parse_translate(f"{pair} {text}")
-        options = EngineOptions(settings.device, settings.num_beams, settings.torch_threads)
-        translator = ModelRegistry(settings.model_template, options).get(request.src, request.tgt)
-        print(translate_lines(translator, request.text))
     except BotError as exc:
         print(describe(exc), file=sys.stderr)
         return 2
-    except TranslationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    registry = ModelRegistry.from_settings(settings)
+    result = TranslationService(registry, max_chars=settings.max_text_chars).translate(
+        request.text, request.src, request.tgt
+    )
+    if not result["ok"]:
+        print(f"error: {result['error']}: {result.get('detail', '')}", file=sys.stderr)
         return 1
+    print(result["text"])
     return 0
 
 

@@ -7,10 +7,10 @@ Every process builds `Settings` once at start and passes it down; tests construc
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
 
@@ -26,9 +26,20 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     redis_url: RedisDsn = RedisDsn("redis://localhost:6379/0")
     model_template: str = "Helsinki-NLP/opus-mt-{src}-{tgt}"
+    models: dict[str, str] = Field(default_factory=dict)
     device: Literal["cpu", "cuda", "auto"] = "auto"
+    engine: Literal["transformers", "ctranslate2"] = "transformers"
+    model_cache: str = "~/.cache/tolmach"
     num_beams: int = Field(default=2, ge=1, le=8)
     torch_threads: int = Field(default=0, ge=0)
+    ct2_compute_type: str = "auto"
+    max_loaded_models: int = Field(default=4, ge=1)
+    preload_pairs: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    batch_max_requests: int = Field(default=64, ge=1)
+    batch_wait_ms: int = Field(default=20, ge=1)
+    batch_token_budget: int = Field(default=8192, ge=64)
+    cache_ttl: int = Field(default=7 * 86_400, ge=0)
+    detect_languages: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_text_chars: int = Field(default=4096, ge=1)
     task_soft_time_limit: int = Field(default=120, ge=1)
     reply_ttl: int = Field(default=86_400, ge=60)
@@ -48,6 +59,13 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         return value.rstrip("/")
+
+    @field_validator("preload_pairs", "detect_languages", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("model_template")
     @classmethod

@@ -36,7 +36,8 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "task_reject_on_worker_lost": True,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_soft_time_limit + 30,
-        "worker_prefetch_multiplier": 1,
+        # Batching needs messages buffered in the worker: prefetch a batch's worth.
+        "worker_prefetch_multiplier": settings.batch_max_requests,
         "broker_transport_options": {"visibility_timeout": 3600},
         "broker_connection_retry_on_startup": True,
         "result_expires": settings.reply_ttl,

@@ -18,6 +18,8 @@ READY_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 
 ErrorCode = Literal[
     "unsupported_pair",
+    "same_language",
+    "undetected",
     "model_unavailable",
     "text_too_long",
     "bad_request",
@@ -26,12 +28,13 @@ ErrorCode = Literal[
 
 
 class TranslateOk(TypedDict):
-    """A finished translation."""
+    """A finished translation; `detected` is true when `src` was detected."""
 
     ok: Literal[True]
     text: str
     src: str
     tgt: str
+    detected: NotRequired[bool]
 
 
 class TranslateFailed(TypedDict):

@@ -31,3 +31,15 @@ class TextTooLong(TranslationError):
     """The text is over the configured character limit."""
 
     code: ErrorCode = "text_too_long"
+
+
+class SameLanguage(TranslationError):
+    """The (detected) source already is the target language."""
+
+    code: ErrorCode = "same_language"
+
+
+class Undetected(TranslationError):
+    """The source language of the text could not be detected."""
+
+    code: ErrorCode = "undetected"

@@ -1,8 +1,86 @@
-"""Language-code checks shared by the worker and the bot (no heavy imports)."""
+"""Language codes, aliases and names, shared by the worker and the bot.
+
+Codes are normalised to ISO 639-1 where one exists (`en`, `ru`), with a script or
+region where it matters (`zh-Hans`, `pt-BR`). Names come from Babel's CLDR data in
+English and in the language itself, so `english`, `русский` and `eng` all mean `en`.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
+
+# code: (ISO 639-3, FLORES-200 code used by NLLB)
+LANGUAGES: dict[str, tuple[str, str]] = {
+    "af": ("afr", "afr_Latn"),
+    "ar": ("ara", "arb_Arab"),
+    "az": ("aze", "azj_Latn"),
+    "be": ("bel", "bel_Cyrl"),
+    "bg": ("bul", "bul_Cyrl"),
+    "bn": ("ben", "ben_Beng"),
+    "ca": ("cat", "cat_Latn"),
+    "cs": ("ces", "ces_Latn"),
+    "da": ("dan", "dan_Latn"),
+    "de": ("deu", "deu_Latn"),
+    "el": ("ell", "ell_Grek"),
+    "en": ("eng", "eng_Latn"),
+    "eo": ("epo", "epo_Latn"),
+    "es": ("spa", "spa_Latn"),
+    "et": ("est", "est_Latn"),
+    "fa": ("fas", "pes_Arab"),
+    "fi": ("fin", "fin_Latn"),
+    "fr": ("fra", "fra_Latn"),
+    "ga": ("gle", "gle_Latn"),
+    "he": ("heb", "heb_Hebr"),
+    "hi": ("hin", "hin_Deva"),
+    "hr": ("hrv", "hrv_Latn"),
+    "hu": ("hun", "hun_Latn"),
+    "hy": ("hye", "hye_Armn"),
+    "id": ("ind", "ind_Latn"),
+    "is": ("isl", "isl_Latn"),
+    "it": ("ita", "ita_Latn"),
+    "ja": ("jpn", "jpn_Jpan"),
+    "ka": ("kat", "kat_Geor"),
+    "kk": ("kaz", "kaz_Cyrl"),
+    "ko": ("kor", "kor_Hang"),
+    "lt": ("lit", "lit_Latn"),
+    "lv": ("lav", "lvs_Latn"),
+    "mk": ("mkd", "mkd_Cyrl"),
+    "ms": ("msa", "zsm_Latn"),
+    "nl": ("nld", "nld_Latn"),
+    "no": ("nor", "nob_Latn"),
+    "pl": ("pol", "pol_Latn"),
+    "pt": ("por", "por_Latn"),
+    "ro": ("ron", "ron_Latn"),
+    "ru": ("rus", "rus_Cyrl"),
+    "sk": ("slk", "slk_Latn"),
+    "sl": ("slv", "slv_Latn"),
+    "sq": ("sqi", "als_Latn"),
+    "sr": ("srp", "srp_Cyrl"),
+    "sv": ("swe", "swe_Latn"),
+    "sw": ("swa", "swh_Latn"),
+    "th": ("tha", "tha_Thai"),
+    "tr": ("tur", "tur_Latn"),
+    "uk": ("ukr", "ukr_Cyrl"),
+    "ur": ("urd", "urd_Arab"),
+    "uz": ("uzb", "uzn_Latn"),
+    "vi": ("vie", "vie_Latn"),
+    "zh": ("zho", "zho_Hans"),
+    "zh-Hant": ("zho", "zho_Hant"),
+}
+# Aliases that are not derivable from the table or CLDR.
+_EXTRA_ALIASES = {
+    "zh-hans": "zh",
+    "zh-cn": "zh",
+    "zh-tw": "zh-Hant",
+    "ua": "uk",
+    "iw": "he",
+    "jp": "ja",
+    "cn": "zh",
+    "nb": "no",
+    "in": "id",
+    "fil": "tl",
+}
 
 # ISO 639-1/639-3 codes with an optional script or region (zh-Hans, pt-BR).
 _CODE_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2,4}))?$")
@@ -20,3 +98,41 @@ def normalize_code(code: str) -> str | None:
     if not sub:
         return base
     return f"{base}-{sub.title() if len(sub) == 4 else sub.upper()}"
+
+
+def resolve(name: str) -> str | None:
+    """A language code for a code, an alias or a name (`eng`, `English`, `русский`)."""
+    key = name.strip().lower().replace("_", "-")
+    if not key:
+        return None
+    if (known := _aliases().get(key)) is not None:
+        return known
+    return normalize_code(name)
+
+
+def flores(code: str) -> str | None:
+    """The FLORES-200 code NLLB models use for a language, if known."""
+    entry = LANGUAGES.get(code)
+    return entry[1] if entry else None
+
+
+def display_name(code: str, locale: str = "en") -> str:
+    """The language's name in `locale` (falls back to the code)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(code.replace("-", "_")).get_display_name(locale) or code)
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+@cache
+def _aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for code, (iso3, nllb) in LANGUAGES.items():
+        for alias in (code.lower(), iso3, nllb.lower().replace("_", "-")):
+            aliases.setdefault(alias, code)
+        for locale in ("en", code):
+            aliases.setdefault(display_name(code, locale).lower(), code)
+    aliases.update(_EXTRA_ALIASES)
+    return aliases

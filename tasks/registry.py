@@ -1,7 +1,9 @@
-"""Model registry: one translator per language pair per worker process.
+"""Model registry: which model serves a pair, and the loaded models of this process.
 
-Loaded lazily on first use, inside the worker child (never in the prefork parent:
-forking after torch starts its threads, or after CUDA initialises, breaks children).
+Models load lazily on first use, inside the worker child (never in the prefork
+parent: forking after torch starts its threads, or after CUDA initialises, breaks
+children), at most once per process, and the least recently used is dropped when
+more than `max_loaded` are held.
 """
 
 from __future__ import annotations
@@ -10,72 +12,166 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tasks.engine import EngineOptions, TransformersTranslator, Translator
+from tasks.engine import EngineOptions, Translator, load_translator
 from tasks.errors import ModelUnavailable, UnsupportedPair
+
+if TYPE_CHECKING:
+    from config import Settings
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[str, EngineOptions], Translator]
 LoadHook = Callable[[str, float], None]
+PIVOT = "en"
+# How long "no model for this pair" is remembered: hub look-ups are slow.
+UNSUPPORTED_TTL = 300.0
 
 
-def model_id_for(template: str, src: str, tgt: str) -> str:
-    """Fill MODEL_TEMPLATE for a pair (codes are already validated)."""
-    return os.path.expanduser(template.format(src=src, tgt=tgt))
+@dataclass(frozen=True)
+class Step:
+    """One model call of a route: `model_id` translates `src` to `tgt`."""
+
+    model_id: str
+    src: str
+    tgt: str
 
 
 def looks_local(model_id: str) -> bool:
-    """A template that names a folder rather than a hub repository."""
+    """A model id that names a folder rather than a hub repository."""
     return model_id.startswith(("/", ".", "~")) or Path(model_id).exists()
 
 
 class ModelRegistry:
-    """Loads and keeps translators keyed by pair; thread-safe."""
+    """Resolves pairs to routes and holds loaded translators; thread-safe."""
 
     def __init__(
         self,
         template: str,
         options: EngineOptions,
-        loader: Loader = TransformersTranslator.load,
+        *,
+        overrides: dict[str, str] | None = None,
+        max_loaded: int = 4,
+        loader: Loader = load_translator,
         on_load: LoadHook | None = None,
     ) -> None:
         self.template = template
+        self.overrides = overrides or {}
         self.options = options
+        self.max_loaded = max_loaded
         self._loader = loader
         self._on_load = on_load
-        self._models: dict[tuple[str, str], Translator] = {}
-        self._lock = threading.Lock()
+        self._models: OrderedDict[str, Translator] = OrderedDict()
+        self._routes: dict[tuple[str, str], tuple[Step, ...]] = {}
+        self._unsupported: dict[tuple[str, str], float] = {}
+        self._lock = threading.RLock()
 
-    def get(self, src: str, tgt: str) -> Translator:
-        """Return the pair's translator, loading it once.
+    @classmethod
+    def from_settings(cls, settings: Settings, on_load: LoadHook | None = None) -> ModelRegistry:
+        """A registry as MODEL_TEMPLATE, MODELS, MAX_LOADED_MODELS and the engine say."""
+        return cls(
+            settings.model_template,
+            EngineOptions.from_settings(settings),
+            overrides=settings.models,
+            max_loaded=settings.max_loaded_models,
+            on_load=on_load,
+        )
+
+    def candidates(self, src: str, tgt: str) -> list[str]:
+        """Model ids to try for a direct pair, best first."""
+        exact = self.overrides.get(f"{src}-{tgt}")
+        if exact:
+            return [exact]
+        ids = [os.path.expanduser(self.template.format(src=src, tgt=tgt))]
+        if "*" in self.overrides:
+            ids.append(self.overrides["*"])
+        return ids
+
+    def route(self, src: str, tgt: str) -> tuple[Step, ...]:
+        """The model calls that translate src to tgt: direct, or through English.
 
         Raises:
-            UnsupportedPair: no model exists for the pair.
-            ModelUnavailable: the model exists but could not be loaded.
+            UnsupportedPair: neither a direct model nor a pivot exists.
+            ModelUnavailable: a model exists but could not be loaded.
         """
         key = (src, tgt)
-        if (found := self._models.get(key)) is not None:
-            return found
-        with self._lock:
-            if (found := self._models.get(key)) is None:
-                found = self._models[key] = self._load(src, tgt)
-        return found
+        if (known := self._routes.get(key)) is not None:
+            return known
+        if self._unsupported.get(key, 0.0) > time.monotonic():
+            raise UnsupportedPair(src, tgt, "no model (remembered)")
+        try:
+            steps = self._find_route(src, tgt)
+        except UnsupportedPair:
+            self._unsupported[key] = time.monotonic() + UNSUPPORTED_TTL
+            raise
+        self._routes[key] = steps
+        return steps
 
-    def _load(self, src: str, tgt: str) -> Translator:
-        model_id = model_id_for(self.template, src, tgt)
-        if looks_local(model_id) and not Path(model_id).is_dir():
-            raise UnsupportedPair(src, tgt, model_id)
+    def _find_route(self, src: str, tgt: str) -> tuple[Step, ...]:
+        try:
+            return (self._direct(src, tgt),)
+        except UnsupportedPair:
+            if PIVOT in (src, tgt):
+                raise
+        try:
+            return (self._direct(src, PIVOT), self._direct(PIVOT, tgt))
+        except UnsupportedPair as exc:
+            raise UnsupportedPair(src, tgt, f"no direct model and no pivot ({exc})") from exc
+
+    def get(self, src: str, tgt: str) -> Translator:
+        """The translator of a direct pair (loading it once)."""
+        return self.model(self._direct(src, tgt).model_id)
+
+    def model(self, model_id: str) -> Translator:
+        """A loaded translator by model id; loads it (once) if needed."""
+        with self._lock:
+            if (found := self._models.get(model_id)) is not None:
+                self._models.move_to_end(model_id)
+                return found
+            translator = self._load(model_id)
+            self._models[model_id] = translator
+            while len(self._models) > self.max_loaded:
+                evicted, _ = self._models.popitem(last=False)
+                log.info("unloaded %r (over %d models)", evicted, self.max_loaded)
+            return translator
+
+    def loaded(self) -> list[str]:
+        """Model ids held now, least recently used first."""
+        with self._lock:
+            return list(self._models)
+
+    def _direct(self, src: str, tgt: str) -> Step:
+        last: UnsupportedPair | None = None
+        for model_id in self.candidates(src, tgt):
+            try:
+                translator = self.model(model_id)
+            except UnsupportedPair:
+                last = UnsupportedPair(src, tgt, model_id)
+                continue
+            if _supports(translator, src, tgt):
+                return Step(model_id, src, tgt)
+            last = UnsupportedPair(src, tgt, model_id)
+        raise last or UnsupportedPair(src, tgt, "no model")
+
+    def _load(self, model_id: str) -> Translator:
+        if looks_local(model_id) and not Path(model_id).expanduser().is_dir():
+            raise UnsupportedPair("?", "?", model_id)
         started = time.perf_counter()
         try:
             translator = self._loader(model_id, self.options)
+        except (UnsupportedPair, ModelUnavailable):
+            raise
         except OSError as exc:
             # transformers raises OSError both for "no such repository" and for an
             # unreachable hub; only the first means the pair does not exist.
-            if "not a valid model identifier" in str(exc) or "does not appear" in str(exc):
-                raise UnsupportedPair(src, tgt, model_id) from exc
+            text = str(exc)
+            if "not a valid model identifier" in text or "does not appear" in text:
+                raise UnsupportedPair("?", "?", model_id) from exc
             raise ModelUnavailable(f"{model_id}: {exc}") from exc
         except Exception as exc:
             raise ModelUnavailable(f"{model_id}: {exc}") from exc
@@ -84,3 +180,11 @@ class ModelRegistry:
         if self._on_load is not None:
             self._on_load(model_id, elapsed)
         return translator
+
+
+def _supports(translator: Translator, src: str, tgt: str) -> bool:
+    """Pair models serve what they are named for; multilingual ones check codes."""
+    languages = getattr(translator, "languages", None)
+    return languages is None or (
+        languages.code(src) is not None and languages.code(tgt) is not None
+    )

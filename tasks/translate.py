@@ -1,58 +1,116 @@
-"""Celery tasks: thin wrappers that call the engine and return contract payloads."""
+"""Celery tasks: thin wrappers around the translation service.
+
+Translate requests are buffered with celery-batches and handed to the service
+together, so concurrent requests share model calls. We use celery-batches rather
+than our own buffering because it hooks into Celery's consumer strategy: messages
+stay unacknowledged (acks_late) until their batch returns, prefetch limits apply,
+and flushes run in the normal worker pool.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
 from functools import cache
+from typing import Any
 
 import redis
+from celery.signals import worker_process_init
 from celery.utils.log import get_task_logger
+from celery_batches import Batches, SimpleRequest
 
 from tasks import worker_app
+from tasks.cache import TranslationCache
 from tasks.contract import TRANSLATE, TranslateFailed, TranslateResult
-from tasks.engine import EngineOptions, translate_lines
-from tasks.errors import TextTooLong, TranslationError, UnsupportedPair
-from tasks.languages import normalize_code
+from tasks.detect import LanguageDetector
+from tasks.errors import TranslationError
 from tasks.registry import ModelRegistry
+from tasks.service import Job, TranslationService
 
 app = worker_app()
+settings = app.conf.tolmach_settings
 log = get_task_logger(__name__)
 
 MODEL_LOADS_KEY = "tolmach:model_loads"
+STATS_KEY = "tolmach:stats"
 
 
 @cache
-def registry() -> ModelRegistry:
-    """This process's registry, created on first use inside the worker child."""
-    settings = app.conf.tolmach_settings
-    options = EngineOptions(settings.device, settings.num_beams, settings.torch_threads)
-    client = redis.Redis.from_url(str(settings.redis_url))
+def redis_client() -> redis.Redis:
+    """This process's Redis client (cache and counters)."""
+    return redis.Redis.from_url(str(settings.redis_url))
+
+
+@cache
+def service() -> TranslationService:
+    """This process's service, created on first use inside the worker child."""
+    client = redis_client()
     where = f"{socket.gethostname()}:{os.getpid()}"
 
     def record_load(model_id: str, seconds: float) -> None:
         # Operators (and the tests) can see that each process loads a model once.
         client.hincrby(MODEL_LOADS_KEY, f"{model_id}|{where}", 1)
 
-    return ModelRegistry(settings.model_template, options, on_load=record_load)
+    registry = ModelRegistry.from_settings(settings, on_load=record_load)
+    return TranslationService(
+        registry,
+        cache=TranslationCache(client, settings.cache_ttl),
+        detector=LanguageDetector(settings.detect_languages),
+        max_chars=settings.max_text_chars,
+        token_budget=settings.batch_token_budget,
+    )
 
 
-@app.task(name=TRANSLATE)
-def translate(text: str, src: str, tgt: str) -> TranslateResult:
-    """Translate one text from `src` to `tgt`; errors come back as typed payloads."""
+@worker_process_init.connect
+def preload(**_: Any) -> None:
+    """Load PRELOAD_PAIRS in each worker child before its first request."""
+    for pair in settings.preload_pairs:
+        src, _, tgt = pair.partition("-")
+        try:
+            service().registry.route(src, tgt)
+        except TranslationError as exc:
+            log.warning("could not preload %s: %s", pair, exc)
+
+
+@app.task(
+    name=TRANSLATE,
+    base=Batches,
+    acks_late=True,
+    flush_every=settings.batch_max_requests,
+    flush_interval=settings.batch_wait_ms / 1000,
+)
+def translate(requests: list[SimpleRequest]) -> None:
+    """Translate a batch of `(text, src, tgt)` requests; store one result for each."""
+    jobs = [_job(request) for request in requests]
+    valid = [job for job in jobs if job is not None]
     try:
-        return _translate(text, src, tgt)
-    except TranslationError as exc:
-        log.info("translate %s>%s refused: %s", src, tgt, exc)
-        return TranslateFailed(ok=False, error=exc.code, src=src, tgt=tgt, detail=str(exc))
+        done = iter(service().translate_many(valid))
+        results: list[TranslateResult] = [next(done) if job else _bad_request() for job in jobs]
+    except Exception:
+        # The batch must never fail silently: every request still gets an answer.
+        log.exception("batch of %d failed", len(requests))
+        results = [TranslateFailed(ok=False, error="internal") for _ in requests]
+    for request, result in zip(requests, results, strict=True):
+        app.backend.mark_as_done(request.id, result, request=request)
+    _count(requests=len(requests), batches=1)
 
 
-def _translate(text: str, src: str, tgt: str) -> TranslateResult:
-    src_code, tgt_code = normalize_code(src), normalize_code(tgt)
-    if src_code is None or tgt_code is None:
-        raise UnsupportedPair(src, tgt, "invalid language code")
-    limit = app.conf.tolmach_settings.max_text_chars
-    if len(text) > limit:
-        raise TextTooLong(f"{len(text)} characters, limit {limit}")
-    translator = registry().get(src_code, tgt_code)
-    return {"ok": True, "text": translate_lines(translator, text), "src": src_code, "tgt": tgt_code}
+def _count(**counters: int) -> None:
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            for name, value in counters.items():
+                pipe.hincrby(STATS_KEY, name, value)
+            pipe.execute()
+    except redis.RedisError:
+        log.warning("could not record stats")
+
+
+def _job(request: SimpleRequest) -> Job | None:
+    args = request.args
+    if len(args) != 3 or not all(isinstance(a, str) for a in args):
+        return None
+    return Job(*args)
+
+
+def _bad_request() -> TranslateResult:
+    return TranslateFailed(ok=False, error="bad_request")

@@ -14,7 +14,7 @@ import redis
 
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python, wait_until
-from tests.tiny_model import build_tiny_marian
+from tests.tiny_model import build_tiny_m2m100, build_tiny_marian
 
 TOKEN = "123456:TEST-token_for-emulator"
 NUM_BEAMS = 2
@@ -80,7 +80,14 @@ def model_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("models")
     build_tiny_marian(root / "opus-mt-en-ru", seed=0)
     build_tiny_marian(root / "opus-mt-ru-en", seed=1)
+    build_tiny_marian(root / "opus-mt-de-en", seed=2)
     return str(root / "opus-mt-{src}-{tgt}")
+
+
+@pytest.fixture(scope="session")
+def m2m_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny multilingual M2M100 model (en, ru, de, cs, ja, zh, is, ha)."""
+    return str(build_tiny_m2m100(tmp_path_factory.mktemp("m2m") / "tiny-m2m100"))
 
 
 @pytest.fixture(scope="session")

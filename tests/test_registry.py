@@ -1,24 +1,26 @@
-"""The model registry loads each pair once per process, through the users' code path."""
+"""The registry: pairs to routes, models loaded once per process, LRU, overrides, pivot."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
-from tasks.engine import EngineOptions, TransformersTranslator, translate_lines
+from tasks.engine import EngineOptions, TransformersTranslator
 from tasks.errors import UnsupportedPair
-from tasks.registry import ModelRegistry
-from tests.tiny_model import reference_translate
+from tasks.registry import ModelRegistry, Step
+
+OPTIONS = EngineOptions(device="cpu", num_beams=1)
 
 
-def make_registry(template: str, loads: list[str]) -> ModelRegistry:
+def make_registry(template: str, loads: list[str], **kwargs: object) -> ModelRegistry:
     return ModelRegistry(
-        template,
-        EngineOptions(device="cpu", num_beams=1),
-        on_load=lambda model_id, seconds: loads.append(model_id),
-    )
+        template, OPTIONS, on_load=lambda model_id, seconds: loads.append(model_id), **kwargs
+    )  # type: ignore[arg-type]
+
+
+def path(template: str, src: str, tgt: str) -> str:
+    return template.format(src=src, tgt=tgt)
 
 
 def test_concurrent_requests_load_once(model_template: str) -> None:
@@ -32,25 +34,58 @@ def test_concurrent_requests_load_once(model_template: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(loads) == 1 and len({id(t) for t in got}) == 1
-    assert isinstance(got[0], TransformersTranslator)
+    assert loads == [path(model_template, "en", "ru")]
+    assert len({id(t) for t in got}) == 1 and isinstance(got[0], TransformersTranslator)
 
 
-def test_translations_match_plain_transformers(model_template: str) -> None:
+def test_least_recently_used_model_is_unloaded(model_template: str) -> None:
+    loads: list[str] = []
+    registry = make_registry(model_template, loads, max_loaded=1)
+    registry.get("en", "ru")
+    registry.get("ru", "en")
+    assert registry.loaded() == [path(model_template, "ru", "en")]
+    registry.get("en", "ru")
+    assert loads == [path(model_template, *p) for p in (("en", "ru"), ("ru", "en"), ("en", "ru"))]
+
+
+def test_direct_route_and_pivot_through_english(model_template: str) -> None:
     registry = make_registry(model_template, [])
-    texts = ["Hello, world", "Good morning, dear friends!"]
-    out = registry.get("en", "ru").translate_batch(texts)
-    assert out == reference_translate(Path(model_template.format(src="en", tgt="ru")), texts, 1)
-    assert len(set(out)) == 2
+    assert registry.route("en", "ru") == (Step(path(model_template, "en", "ru"), "en", "ru"),)
+    assert registry.route("de", "ru") == (
+        Step(path(model_template, "de", "en"), "de", "en"),
+        Step(path(model_template, "en", "ru"), "en", "ru"),
+    )
 
 
-def test_lines_and_blank_lines_are_kept(model_template: str) -> None:
-    translator = make_registry(model_template, []).get("en", "ru")
-    text = "Hello, world\n\n  Good morning\n"
-    hello, morning = translator.translate_batch(["Hello, world", "Good morning"])
-    assert translate_lines(translator, text) == f"{hello}\n\n  {morning}\n"
+def test_unsupported_pairs(model_template: str) -> None:
+    registry = make_registry(model_template, [])
+    for src, tgt in (("en", "xx"), ("ru", "de"), ("uk", "ru")):
+        with pytest.raises(UnsupportedPair):
+            registry.route(src, tgt)
+    # Remembered: asking again does not look again.
+    with pytest.raises(UnsupportedPair, match="remembered"):
+        registry.route("en", "xx")
 
 
-def test_missing_local_model_is_unsupported(model_template: str) -> None:
+def test_overrides_exact_and_wildcard(model_template: str, m2m_model: str) -> None:
+    registry = make_registry(
+        model_template, [], overrides={"en-uk": path(model_template, "en", "ru"), "*": m2m_model}
+    )
+    assert registry.route("en", "uk") == (Step(path(model_template, "en", "ru"), "en", "uk"),)
+    # No opus-mt folder for en-de: the multilingual wildcard serves it.
+    assert registry.route("en", "de") == (Step(m2m_model, "en", "de"),)
+    # The template still wins where its folder exists.
+    assert registry.route("en", "ru")[0].model_id == path(model_template, "en", "ru")
+    # A language the multilingual model lacks (uk as a source) pivots or fails cleanly.
     with pytest.raises(UnsupportedPair):
-        make_registry(model_template, []).get("en", "xx")
+        registry.route("uk", "de")
+
+
+def test_multilingual_model_uses_language_tokens(m2m_model: str) -> None:
+    translator = make_registry("/nonexistent/{src}-{tgt}", [], overrides={"*": m2m_model}).model(
+        m2m_model
+    )
+    to_ru = translator.translate_batch(["Hello, world"], "en", "ru")
+    to_de = translator.translate_batch(["Hello, world"], "en", "de")
+    assert to_ru != to_de and all(to_ru + to_de)
+    assert not any("__" in t for t in to_ru + to_de)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from celery import Celery
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import TRANSLATE, translate_args
-from tasks.translate import MODEL_LOADS_KEY
+from tasks.translate import MODEL_LOADS_KEY, STATS_KEY
 from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.emulator import BotApiEmulator
 from tests.tiny_model import reference_translate
@@ -42,6 +43,9 @@ def test_hundred_requests_one_load(
         single_worker.send_task(TRANSLATE, args=translate_args(t, "en", "ru")) for t in texts
     ]
     answers = [r.get(timeout=120) for r in results]
+    # Drop the AsyncResults while Redis still runs: their __del__ talks to it.
+    del results
+    gc.collect()
     folder = Path(model_template.format(src="en", tgt="ru"))
     expected = dict(
         zip(set(texts), reference_translate(folder, list(set(texts)), NUM_BEAMS), strict=True)
@@ -53,3 +57,7 @@ def test_hundred_requests_one_load(
     assert len(loads) == 1, loads
     [(where, count)] = loads.items()
     assert where.startswith(str(folder)) and count == 1
+    # Requests sent together were translated together (celery-batches).
+    stats = {k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(STATS_KEY).items()}
+    assert stats["requests"] == 100
+    assert stats["batches"] <= 25, stats

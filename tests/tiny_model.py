@@ -36,21 +36,7 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     folder.mkdir(parents=True, exist_ok=True)
-    corpus = folder / "corpus.txt"
-    corpus.write_text("\n".join(CORPUS * 20), encoding="utf-8")
-    spm.SentencePieceTrainer.train(
-        input=str(corpus),
-        model_prefix=str(folder / "spm"),
-        vocab_size=150,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        pad_id=-1,
-        bos_id=-1,
-        eos_id=-1,
-        unk_id=0,
-        minloglevel=2,
-    )
+    _train_spm(folder, "spm")
     shutil.copy(folder / "spm.model", folder / "source.spm")
     shutil.copy(folder / "spm.model", folder / "target.spm")
     processor = spm.SentencePieceProcessor(model_file=str(folder / "source.spm"))
@@ -89,9 +75,76 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
         model.final_logits_bias[0, [0, 1, vocab["<pad>"]]] = -1e4
     model.generation_config.max_length = max_length
     model.save_pretrained(folder)
-    for scratch in ("corpus.txt", "spm.model", "spm.vocab"):
+    for scratch in ("spm.model", "spm.vocab"):
         (folder / scratch).unlink()
     return folder
+
+
+def build_tiny_m2m100(folder: Path, seed: int = 0, max_length: int = 16) -> Path:
+    """Write a tiny multilingual M2M100 model (languages of fairseq's `wmt21` list:
+    en, ha, is, ja, cs, ru, zh, de) with a real SentencePiece tokenizer.
+    """
+    import sentencepiece as spm
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    _train_spm(folder, "sentencepiece.bpe")
+    processor = spm.SentencePieceProcessor(model_file=str(folder / "sentencepiece.bpe.model"))
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for piece in (processor.id_to_piece(i) for i in range(processor.get_piece_size())):
+        vocab.setdefault(piece, len(vocab))
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    tokenizer = M2M100Tokenizer(
+        vocab_file=str(folder / "vocab.json"),
+        spm_file=str(folder / "sentencepiece.bpe.model"),
+        language_codes="wmt21",
+    )
+    tokenizer.save_pretrained(folder)
+    config = M2M100Config(
+        vocab_size=len(tokenizer) + 16,  # language and made-up tokens sit past the vocab
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=512,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        init_std=0.6,
+    )
+    torch.manual_seed(seed)
+    model = M2M100ForConditionalGeneration(config)
+    # min_length = max_length: </s> is suppressed, outputs have a fixed length.
+    model.generation_config.max_length = max_length
+    model.generation_config.min_length = max_length
+    model.save_pretrained(folder)
+    return folder
+
+
+def _train_spm(folder: Path, prefix: str) -> None:
+    import sentencepiece as spm
+
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS * 20), encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(folder / prefix),
+        vocab_size=150,
+        model_type="unigram",
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        pad_id=-1,
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        minloglevel=2,
+    )
+    corpus.unlink()
 
 
 def reference_translate(folder: Path, texts: list[str], num_beams: int) -> list[str]:
