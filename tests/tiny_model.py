@@ -25,11 +25,39 @@ CORPUS = [
 ]
 
 
-def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path:
+TINY_DIMS: dict[str, float] = {
+    "d_model": 32,
+    "encoder_layers": 1,
+    "decoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "decoder_attention_heads": 2,
+    "encoder_ffn_dim": 64,
+    "decoder_ffn_dim": 64,
+    "init_std": 0.6,  # large enough that different inputs give different outputs
+}
+# The real Helsinki-NLP/opus-mt-en-ru sizes, for benchmarks.
+OPUS_DIMS: dict[str, float] = {
+    "d_model": 512,
+    "encoder_layers": 6,
+    "decoder_layers": 6,
+    "encoder_attention_heads": 8,
+    "decoder_attention_heads": 8,
+    "encoder_ffn_dim": 2048,
+    "decoder_ffn_dim": 2048,
+    "vocab_size": 62518,
+    "init_std": 0.02,
+}
+
+
+def build_tiny_marian(
+    folder: Path, seed: int = 0, max_length: int = 16, dims: dict[str, float] | None = None
+) -> Path:
     """Write a tiny Marian model and tokenizer to `folder` and return it.
 
     EOS (and tokens that decode to nothing) are made impossible, so every output is
     exactly `max_length` tokens long: non-empty and deterministic, whatever the weights.
+    `dims` overrides the model's sizes (`OPUS_DIMS` gives an opus-mt-sized model; its
+    vocabulary is padded past the small real tokenizer's).
     """
     import sentencepiece as spm
     import torch
@@ -52,27 +80,23 @@ def build_tiny_marian(folder: Path, seed: int = 0, max_length: int = 16) -> Path
     )
     tokenizer.save_pretrained(folder)
 
+    sizes = {**TINY_DIMS, **(dims or {})}
+    sizes["vocab_size"] = max(int(sizes.get("vocab_size", 0)), len(vocab))
     config = MarianConfig(
-        vocab_size=len(vocab),
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        **{k: (v if k == "init_std" else int(v)) for k, v in sizes.items()},
         max_position_embeddings=512,
         pad_token_id=vocab["<pad>"],
         eos_token_id=0,
         decoder_start_token_id=vocab["<pad>"],
         forced_eos_token_id=0,
-        init_std=0.6,  # large enough that different inputs give different outputs
     )
     torch.manual_seed(seed)
     model = MarianMTModel(config)
     with torch.no_grad():
         # Never emit </s>, <unk> or <pad>: outputs are never empty.
         model.final_logits_bias[0, [0, 1, vocab["<pad>"]]] = -1e4
+        # Padded vocabularies (benchmark sizes): ids past the tokenizer never come out.
+        model.final_logits_bias[0, len(vocab) :] = -1e4
     model.generation_config.max_length = max_length
     model.save_pretrained(folder)
     for scratch in ("spm.model", "spm.vocab"):
