@@ -26,14 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.engine import EngineOptions, Translator, load_translator  # noqa: E402
-from tasks.registry import ModelRegistry  # noqa: E402
-from tasks.service import Job, TranslationService  # noqa: E402
-from tests.tiny_model import OPUS_DIMS, build_tiny_marian  # noqa: E402
+from tasks.engine import EngineOptions, Translator, load_translator
+from tasks.registry import ModelRegistry
+from tasks.service import Job, TranslationService
+from tests.tiny_model import OPUS_DIMS, build_tiny_marian
 
 WORDS = (
-    "the quick brown fox jumps over lazy dog while people talk about weather news "
-    "music travel work family friends city river mountain small big new old good"
+    "the quick brown fox jumps over lazy dog while people talk about weather news music "
+    "travel work family friends city river mountain small big new old good"
 ).split()
 OUTPUT_TOKENS = 16
 
@@ -118,7 +118,8 @@ def report(results: dict[str, dict[str, float]], requests: int, threads: int) ->
         f"{threads} threads; Python {platform.python_version()}; model: random weights, "
         f"opus-mt-en-ru sizes, {OUTPUT_TOKENS} output tokens; {requests} requests of ~15 tokens.",
         "",
-        "| engine | batch 1 (sent/s) | raw best batch (sent/s) | engine path (sent/s) | worker RSS (MB) |",
+        "| engine | batch 1 (sent/s) | raw best batch (sent/s) | engine path (sent/s) "
+        "| worker RSS (MB) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
