@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from bot.commands import register_commands
 from bot.factory import create_bot, create_dispatcher, create_listener, create_services
 from config import Settings, load_settings
 
@@ -13,10 +14,11 @@ from config import Settings, load_settings
 async def run(settings: Settings) -> None:
     """Poll Telegram and listen for results until stopped."""
     bot = create_bot(settings)
-    services = create_services(settings)
+    services = create_services(settings, bot)
     dispatcher = create_dispatcher(settings, services)
     listener = create_listener(bot, services)
     listening = asyncio.create_task(listener.run())
+    await register_commands(bot, services.phrases)
     try:
         await dispatcher.start_polling(bot, handle_signals=True)
     finally:

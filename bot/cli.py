@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def translate_here(pair: str, text: str) -> int:
     """Translate with the engine in this process (the same code workers run)."""
-    from bot.errors import BotError
+    from bot.errors import BotError, NoTarget
     from bot.handlers.errors import describe
+    from bot.i18n import Texts, create_i18n
     from bot.parsing import parse_translate
     from config import load_settings
     from tasks.registry import ModelRegistry
@@ -43,12 +44,14 @@ def translate_here(pair: str, text: str) -> int:
     settings = load_settings()
     try:
         request = parse_translate(f"{pair} {text}")
+        if not request.targets:
+            raise NoTarget
     except BotError as exc:
-        print(describe(exc), file=sys.stderr)
+        print(describe(exc, Texts(create_i18n()), "en"), file=sys.stderr)
         return 2
     registry = ModelRegistry.from_settings(settings)
     result = TranslationService(registry, max_chars=settings.max_text_chars).translate(
-        request.text, request.src, request.tgt
+        request.text, request.src, request.targets[0]
     )
     if not result["ok"]:
         print(f"error: {result['error']}: {result.get('detail', '')}", file=sys.stderr)

@@ -3,58 +3,114 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot import texts
+from bot.i18n import Texts
+from bot.keyboards import other_languages
 from bot.replies import ReplyContext
 from bot.splitting import split_message
+from bot.typing_indicator import TypingIndicator
 
 log = logging.getLogger(__name__)
 
+_ERRORS = {
+    "unsupported_pair": texts.UNSUPPORTED_PAIR,
+    "model_unavailable": texts.MODEL_UNAVAILABLE,
+    "text_too_long": texts.RESULT_TOO_LONG,
+    "same_language": texts.SAME_LANGUAGE,
+    "undetected": texts.UNDETECTED,
+    "bad_request": texts.BAD_REQUEST,
+}
+_TAG = re.compile(r"<[^<>]*>")
 
-def render(meta: dict[str, Any]) -> str:
-    """The text answering one task, from its Celery result meta."""
+
+def render(meta: dict[str, Any], context: ReplyContext, phrases: Texts) -> str | None:
+    """The answer to one task, from its Celery result meta; None means stay silent."""
     status, result = meta.get("status"), meta.get("result")
+    ok = status == "SUCCESS" and isinstance(result, dict) and result.get("ok")
+    if context.kind == "auto" and not ok:
+        return None  # auto-translate speaks only when it has a translation
     if status == "REVOKED":
-        return texts.CANCELLED
+        return phrases(texts.CANCELLED, context.locale)
     if status != "SUCCESS" or not isinstance(result, dict):
-        return texts.RESULT_ERRORS["internal"]
-    if result.get("ok"):
-        return str(result.get("text") or "") or texts.EMPTY_TRANSLATION
-    template = texts.RESULT_ERRORS.get(str(result.get("error")), texts.RESULT_ERRORS["internal"])
-    return template.format(src=result.get("src", "?"), tgt=result.get("tgt", "?"))
+        return phrases(texts.INTERNAL, context.locale)
+    if not result.get("ok"):
+        if result.get("error") == "skipped":
+            return None
+        message = _ERRORS.get(str(result.get("error")), texts.INTERNAL)
+        src, tgt = result.get("src", "?"), result.get("tgt", "?")
+        return phrases(message, context.locale, src=src, tgt=tgt, code=src)
+    text = str(result.get("text") or "")
+    if not text.strip():
+        text = phrases(texts.EMPTY_TRANSLATION, context.locale)
+        text = html.escape(text) if context.html else text
+    if context.label:
+        text = f"[{context.label}] {text}"
+    return text
 
 
 class Delivery:
     """Sends answers as replies; retries what Telegram asks to retry."""
 
-    def __init__(self, bot: Bot, attempts: int = 5) -> None:
+    def __init__(
+        self, bot: Bot, phrases: Texts, typing: TypingIndicator, attempts: int = 5
+    ) -> None:
         self.bot = bot
+        self.phrases = phrases
+        self.typing = typing
         self.attempts = attempts
 
     async def __call__(self, context: ReplyContext, meta: dict[str, Any]) -> None:
         """Answer one request (possibly in several messages)."""
-        for piece in split_message(render(meta)):
-            await self.send(context, piece)
+        self.typing.done(context.chat_id)
+        text = render(meta, context, self.phrases)
+        if text is None:
+            return
+        pieces = split_message(text)
+        markup = self._buttons(context, meta)
+        for i, piece in enumerate(pieces):
+            await self.send(context, piece, markup if i == len(pieces) - 1 else None)
 
-    async def send(self, context: ReplyContext, text: str) -> None:
+    def _buttons(self, context: ReplyContext, meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
+        result = meta.get("result")
+        if context.source_id is None or not isinstance(result, dict) or not result.get("ok"):
+            return None
+        exclude = {str(result.get("src")), str(result.get("tgt"))}
+        return other_languages(context.source_id, exclude, self.phrases.locale(context.locale))
+
+    async def send(
+        self, context: ReplyContext, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         """Send one message, waiting out 429s and retrying network errors.
 
+        HTML that Telegram refuses (a split cut through a tag) is sent as plain text.
         A user who blocked the bot (403) is dropped: there is no one to answer.
         """
         reply = ReplyParameters(message_id=context.message_id, allow_sending_without_reply=True)
+        mode: str | None = ParseMode.HTML if context.html else None
         for attempt in range(self.attempts):
             try:
-                await self.bot.send_message(context.chat_id, text, reply_parameters=reply)
+                await self.bot.send_message(
+                    context.chat_id,
+                    text,
+                    parse_mode=mode,
+                    reply_parameters=reply,
+                    reply_markup=markup,
+                )
                 return
             except TelegramRetryAfter as exc:
                 log.info("429 for chat %r, waiting %ss", context.chat_id, exc.retry_after)
@@ -62,6 +118,10 @@ class Delivery:
             except TelegramForbiddenError:
                 log.info("chat %r blocked the bot; answer dropped", context.chat_id)
                 return
+            except TelegramBadRequest as exc:
+                if mode is None or "parse entities" not in exc.message:
+                    raise
+                mode, text = None, html.unescape(_TAG.sub("", text))
             except TelegramNetworkError as exc:
                 if attempt == self.attempts - 1:
                     raise

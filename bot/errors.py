@@ -12,11 +12,12 @@ class UsageError(BotError):
 
 
 class UnknownLanguage(BotError):
-    """A language code the bot does not recognise."""
+    """A language the bot does not recognise, with a close match if one exists."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, suggestion: str | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.suggestion = suggestion
 
 
 class SameLanguage(BotError):
@@ -37,3 +38,11 @@ class TextTooLong(BotError):
 
 class QueueUnavailable(BotError):
     """The request could not be queued (Redis down); nothing was accepted."""
+
+
+class NoTarget(BotError):
+    """No target language given and none set for the user or chat."""
+
+
+class AdminsOnly(BotError):
+    """A group setting changed by someone who is not an admin."""

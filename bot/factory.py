@@ -7,14 +7,20 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from celery import Celery
 from redis.asyncio import Redis
 
 from bot.delivery import Delivery
+from bot.flow import TranslateFlow
 from bot.handlers import routers
+from bot.i18n import Texts, create_i18n
 from bot.jobs import TranslationJobs
 from bot.listener import ResultListener
-from bot.replies import ReplyStore
+from bot.middlewares import OncePerMessage
+from bot.prefs import PrefsStore
+from bot.replies import ReplyStore, SourceStore
+from bot.typing_indicator import TypingIndicator
 from config import Settings
 from tasks.celery_app import make_celery
 
@@ -26,7 +32,11 @@ class Services:
     redis: Redis
     producer: Celery
     replies: ReplyStore
-    jobs: TranslationJobs
+    prefs: PrefsStore
+    i18n: I18n
+    phrases: Texts
+    typing: TypingIndicator
+    flow: TranslateFlow
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -36,21 +46,37 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
-def create_services(settings: Settings) -> Services:
-    """Redis clients and the Celery producer (no result backend: we listen ourselves)."""
+def create_services(settings: Settings, bot: Bot) -> Services:
+    """Redis clients, the Celery producer (no result backend: we listen ourselves)."""
     redis = Redis.from_url(str(settings.redis_url), health_check_interval=30)
     producer = make_celery(settings, results=False)
     replies = ReplyStore(redis, ttl=settings.reply_ttl)
-    return Services(redis, producer, replies, TranslationJobs(producer, replies))
+    prefs = PrefsStore(redis)
+    i18n = create_i18n()
+    typing = TypingIndicator(bot)
+    jobs = TranslationJobs(producer, replies)
+    flow = TranslateFlow(
+        jobs, prefs, SourceStore(redis, settings.reply_ttl), typing, settings.max_text_chars
+    )
+    return Services(redis, producer, replies, prefs, i18n, Texts(i18n), typing, flow)
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     """The dispatcher with every router; services reach handlers as workflow data."""
-    dispatcher = Dispatcher(settings=settings, jobs=services.jobs)
+    dispatcher = Dispatcher(
+        settings=settings,
+        flow=services.flow,
+        prefs=services.prefs,
+        phrases=services.phrases,
+        redis=services.redis,
+    )
+    dispatcher.update.outer_middleware(OncePerMessage(services.redis))
+    SimpleI18nMiddleware(services.i18n).setup(dispatcher)
     dispatcher.include_routers(*routers())
     return dispatcher
 
 
 def create_listener(bot: Bot, services: Services) -> ResultListener:
     """The result listener that answers finished tasks."""
-    return ResultListener(services.redis, services.replies, Delivery(bot))
+    delivery = Delivery(bot, services.phrases, services.typing)
+    return ResultListener(services.redis, services.replies, delivery)

@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from bot.errors import QueueUnavailable
 from bot.replies import ReplyContext, ReplyStore
-from tasks.contract import QUEUE_CHAT, TRANSLATE, translate_args
+from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateOptions, translate_args
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,14 @@ class TranslationJobs:
         self.producer = producer
         self.replies = replies
 
-    async def translate(self, context: ReplyContext, text: str, src: str, tgt: str) -> str:
+    async def translate(
+        self,
+        context: ReplyContext,
+        text: str,
+        src: str,
+        tgt: str,
+        options: TranslateOptions | None = None,
+    ) -> str:
         """Queue one translation; returns the task id.
 
         Raises:
@@ -38,7 +45,7 @@ class TranslationJobs:
             await asyncio.to_thread(
                 self.producer.send_task,
                 TRANSLATE,
-                args=translate_args(text, src, tgt),
+                args=translate_args(text, src, tgt, options),
                 task_id=task_id,
                 queue=QUEUE_CHAT,
             )

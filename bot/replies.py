@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
@@ -20,12 +21,22 @@ PENDING = "tolmach:pending"
 
 @dataclass(frozen=True)
 class ReplyContext:
-    """Where and how to answer one accepted request."""
+    """Where and how to answer one accepted request.
+
+    kind: "translate" answers every outcome; "auto" (group auto-translate) stays
+        silent unless there is a translation.
+    source_id: the stored original, for "other language" buttons (None: no buttons).
+    label: shown before the translation when one message asked for several targets.
+    html: the translation is Telegram HTML (the source's formatting carried over).
+    """
 
     chat_id: int
     message_id: int
     locale: str = "en"
     kind: str = "translate"
+    source_id: str | None = None
+    label: str | None = None
+    html: bool = False
 
 
 class ReplyStore:
@@ -74,3 +85,34 @@ class ReplyStore:
         upto = time.time() - older_than
         ids = await self.redis.zrangebyscore(PENDING, "-inf", upto)
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+
+
+_SOURCE = "tolmach:source:"
+
+
+@dataclass(frozen=True)
+class Source:
+    """An original text kept for re-translation into other languages (buttons)."""
+
+    text: str
+    src: str
+    html: bool
+
+
+class SourceStore:
+    """Originals under short ids (callback data is limited to 64 bytes)."""
+
+    def __init__(self, redis: Redis, ttl: int) -> None:
+        self.redis = redis
+        self.ttl = ttl
+
+    async def save(self, source: Source) -> str:
+        """Store an original; returns its id."""
+        source_id = uuid.uuid4().hex[:16]
+        await self.redis.set(_SOURCE + source_id, json.dumps(asdict(source)), ex=self.ttl)
+        return source_id
+
+    async def load(self, source_id: str) -> Source | None:
+        """An original by id, or None once expired."""
+        raw = await self.redis.get(_SOURCE + source_id)
+        return Source(**json.loads(raw)) if raw else None

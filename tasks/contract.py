@@ -20,6 +20,7 @@ ErrorCode = Literal[
     "unsupported_pair",
     "same_language",
     "undetected",
+    "skipped",
     "model_unavailable",
     "text_too_long",
     "bad_request",
@@ -50,6 +51,21 @@ class TranslateFailed(TypedDict):
 TranslateResult = TranslateOk | TranslateFailed
 
 
-def translate_args(text: str, src: str, tgt: str) -> list[str]:
+class TranslateOptions(TypedDict, total=False):
+    """Optional behaviour of one request.
+
+    fallback: target to use when the detected source already is the target.
+    skip: detected sources to leave untranslated (a group's own languages).
+    html: the text is Telegram HTML; tags and entities are kept, output escaped.
+    """
+
+    fallback: str
+    skip: list[str]
+    html: bool
+
+
+def translate_args(
+    text: str, src: str, tgt: str, options: TranslateOptions | None = None
+) -> list[object]:
     """Positional JSON arguments of the translate task."""
-    return [text, src, tgt]
+    return [text, src, tgt, dict(options or {})]

@@ -38,8 +38,18 @@ class SameLanguage(TranslationError):
 
     code: ErrorCode = "same_language"
 
+    def __init__(self, language: str) -> None:
+        super().__init__(language)
+        self.code_of_language = language
+
 
 class Undetected(TranslationError):
     """The source language of the text could not be detected."""
 
     code: ErrorCode = "undetected"
+
+
+class Skipped(TranslationError):
+    """The text is in one of the languages the requester asked to leave alone."""
+
+    code: ErrorCode = "skipped"

@@ -126,6 +126,11 @@ def display_name(code: str, locale: str = "en") -> str:
         return code
 
 
+def known_names() -> list[str]:
+    """Every code, alias and name `resolve` understands (lower case)."""
+    return list(_aliases())
+
+
 @cache
 def _aliases() -> dict[str, str]:
     aliases: dict[str, str] = {}

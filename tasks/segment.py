@@ -23,6 +23,8 @@ _KEEP = re.compile(
     """,
     re.VERBOSE,
 )
+# In Telegram HTML, tags and character references are kept as they are too.
+_HTML_KEEP = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 # A sentence ends at . ! ? … (or CJK stops) followed by space, or at a CJK stop.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”)\]]*\s+|(?<=[。！？])\s*")
 # A period after these words (or after a single letter) does not end a sentence.
@@ -72,13 +74,14 @@ class Piece:
     translate: bool
 
 
-def split(text: str) -> list[Piece]:
+def split(text: str, *, html: bool = False) -> list[Piece]:
     """Cut `text` into pieces whose concatenation is exactly `text`.
 
-    Translatable pieces are stripped sentences holding at least one letter.
+    Translatable pieces are stripped sentences holding at least one letter. With
+    `html`, tags and character references are kept out of the model as well.
     """
     pieces: list[Piece] = []
-    for chunk, keep in _protected(text):
+    for chunk, keep in _protected(text, html):
         if keep:
             pieces.append(Piece(chunk, False))
         else:
@@ -100,10 +103,11 @@ def to_translate(pieces: list[Piece]) -> list[str]:
     return [piece.text for piece in pieces if piece.translate]
 
 
-def _protected(text: str) -> list[tuple[str, bool]]:
+def _protected(text: str, html: bool) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     pos = 0
-    for match in _KEEP.finditer(text):
+    spans = [*_KEEP.finditer(text), *(_HTML_KEEP.finditer(text) if html else [])]
+    for match in _non_overlapping(spans):
         if match.start() > pos:
             out.append((text[pos : match.start()], False))
         out.append((match.group(), True))
@@ -111,6 +115,15 @@ def _protected(text: str) -> list[tuple[str, bool]]:
     if pos < len(text):
         out.append((text[pos:], False))
     return out
+
+
+def _non_overlapping(spans: list[re.Match[str]]) -> list[re.Match[str]]:
+    """Earliest first; a span starting inside a taken one is dropped."""
+    taken: list[re.Match[str]] = []
+    for match in sorted(spans, key=lambda m: (m.start(), -m.end())):
+        if not taken or match.start() >= taken[-1].end():
+            taken.append(match)
+    return taken
 
 
 def _sentences(chunk: str) -> list[Piece]:

@@ -6,6 +6,7 @@ ones skipped), so concurrent requests cost one model call, not one each.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from tasks.contract import TranslateFailed, TranslateOk, TranslateResult
 from tasks.detect import LanguageDetector
 from tasks.errors import (
     SameLanguage,
+    Skipped,
     TextTooLong,
     TranslationError,
     Undetected,
@@ -30,11 +32,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Job:
-    """One request: translate `text` from `src` (a code or `auto`) to `tgt`."""
+    """One request: translate `text` from `src` (a code or `auto`) to `tgt`.
+
+    See `tasks.contract.TranslateOptions` for `fallback`, `skip` and `html`.
+    """
 
     text: str
     src: str
     tgt: str
+    fallback: str | None = None
+    skip: tuple[str, ...] = ()
+    html: bool = False
 
 
 @dataclass
@@ -43,6 +51,7 @@ class _Planned:
     tgt: str
     detected: bool
     pieces: list[segment.Piece]
+    html: bool = False
     route: tuple[Step, ...] = ()
     translations: list[str] = field(default_factory=list)
 
@@ -97,11 +106,17 @@ class TranslationService:
             src = self._detect(job.text) if detected else resolve(job.src)
             if src is None:
                 raise UnsupportedPair(job.src, tgt, "unknown language")
+            if detected and src in job.skip:
+                raise Skipped(src)
+            if src == tgt and job.fallback and resolve(job.fallback) not in (None, src):
+                tgt = resolve(job.fallback) or tgt
             if src == tgt:
                 raise SameLanguage(src)
-            pieces = segment.split(job.text)
+            pieces = segment.split(job.text, html=job.html)
             route = self.registry.route(src, tgt) if segment.to_translate(pieces) else ()
-            return _Planned(src, tgt, detected, pieces, route)
+            return _Planned(src, tgt, detected, pieces, job.html, route)
+        except SameLanguage as exc:
+            return _failed(exc, exc.code_of_language, job.tgt)
         except TranslationError as exc:
             return _failed(exc, job.src, job.tgt)
 
@@ -146,7 +161,9 @@ class TranslationService:
     def _finish(item: _Planned | TranslateFailed) -> TranslateResult:
         if not isinstance(item, _Planned):
             return item
-        text = segment.join(item.pieces, item.translations)
+        # Model output is plain text: in HTML mode it must not open tags.
+        done = [html.escape(t, quote=False) for t in item.translations] if item.html else None
+        text = segment.join(item.pieces, done or item.translations)
         result = TranslateOk(ok=True, text=text, src=item.src, tgt=item.tgt)
         if item.detected:
             result["detected"] = True

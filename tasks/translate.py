@@ -15,12 +15,13 @@ from functools import cache
 from typing import Any
 
 import redis
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from celery.utils.log import get_task_logger
 from celery_batches import Batches, SimpleRequest
 
 from tasks import worker_app
 from tasks.cache import TranslationCache
+from tasks.catalog import CATALOG_KEY, build_catalog, encode
 from tasks.contract import TRANSLATE, TranslateFailed, TranslateResult
 from tasks.detect import LanguageDetector
 from tasks.errors import TranslationError
@@ -72,6 +73,15 @@ def preload(**_: Any) -> None:
             log.warning("could not preload %s: %s", pair, exc)
 
 
+@worker_ready.connect
+def publish_catalog(**_: Any) -> None:
+    """Tell the bot which pairs this deployment serves (for /languages)."""
+    try:
+        redis_client().set(CATALOG_KEY, encode(build_catalog(settings)))
+    except redis.RedisError as exc:
+        log.warning("could not publish the catalog: %r", exc)
+
+
 @app.task(
     name=TRANSLATE,
     base=Batches,
@@ -106,10 +116,20 @@ def _count(**counters: int) -> None:
 
 
 def _job(request: SimpleRequest) -> Job | None:
-    args = request.args
+    args = list(request.args)
+    options = args.pop() if len(args) == 4 and isinstance(args[-1], dict) else {}
     if len(args) != 3 or not all(isinstance(a, str) for a in args):
         return None
-    return Job(*args)
+    skip = options.get("skip") or []
+    fallback = options.get("fallback")
+    return Job(
+        text=args[0],
+        src=args[1],
+        tgt=args[2],
+        fallback=fallback if isinstance(fallback, str) else None,
+        skip=tuple(str(s) for s in skip) if isinstance(skip, list) else (),
+        html=options.get("html") is True,
+    )
 
 
 def _bad_request() -> TranslateResult:

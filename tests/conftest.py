@@ -110,6 +110,7 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
         DEVICE="cpu",
         NUM_BEAMS=str(NUM_BEAMS),
         TORCH_THREADS="1",
+        MAX_TEXT_CHARS="12000",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",

@@ -100,6 +100,9 @@ class BotApiEmulator:
         self._sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[ApiError]] = defaultdict(list)
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.errors: list[tuple[str, str]] = []  # (method, description) of each rejection
+        self._admins: dict[int, set[int]] = defaultdict(set)
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -139,27 +142,123 @@ class BotApiEmulator:
         user_id: int | None = None,
         chat_type: str = "private",
         language_code: str = "en",
+        reply_to: int | None = None,
+        caption: bool = False,
+        entities: list[dict[str, Any]] | None = None,
     ) -> int:
-        """Deliver a user's text message to the bot; returns its message_id."""
+        """Deliver a user's message to the bot; returns its message_id.
+
+        `caption` sends the text as a document's caption; `reply_to` makes it a reply.
+        """
+        message_id = self._new_message_id(chat_id)
+        message = self._message(
+            chat_id, message_id, text, user_id, chat_type, language_code, caption, entities
+        )
+        if reply_to is not None:
+            with self._cond:
+                original = self._messages.get((chat_id, reply_to))
+            message["reply_to_message"] = original or {
+                "message_id": reply_to,
+                "date": 0,
+                "chat": message["chat"],
+            }
+        self._push_update({"message": message})
+        return message_id
+
+    def push_again(self, chat_id: int, message_id: int) -> None:
+        """Deliver an already delivered message once more (as after a bot crash)."""
+        with self._cond:
+            message = dict(self._messages[(chat_id, message_id)])
+        self._push_update({"message": message})
+
+    def push_edit(self, chat_id: int, message_id: int, text: str, **kwargs: Any) -> None:
+        """The user edits an earlier message."""
+        message = self._message(
+            chat_id,
+            message_id,
+            text,
+            kwargs.get("user_id"),
+            kwargs.get("chat_type", "private"),
+            kwargs.get("language_code", "en"),
+            False,
+            None,
+        )
+        message["edit_date"] = int(time.time()) + 1
+        self._push_update({"edited_message": message})
+
+    def push_callback(
+        self,
+        chat_id: int,
+        message: dict[str, Any],
+        data: str,
+        user_id: int | None = None,
+        language_code: str = "en",
+    ) -> str:
+        """The user presses an inline button under a message the bot sent."""
+        query_id = str(next(self._update_ids) + 10_000)
         user = {
             "id": user_id or abs(chat_id),
             "is_bot": False,
             "first_name": "Tester",
             "language_code": language_code,
         }
-        message_id = self._new_message_id(chat_id)
+        self._push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user,
+                    "message": message,
+                    "chat_instance": "1",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
+        """Who is an administrator of a group (for getChatMember)."""
+        with self._cond:
+            self._admins[chat_id] = set(user_ids)
+
+    def _message(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        user_id: int | None,
+        chat_type: str,
+        language_code: str,
+        caption: bool,
+        entities: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        user = {
+            "id": user_id or abs(chat_id),
+            "is_bot": False,
+            "first_name": "Tester",
+            "language_code": language_code,
+        }
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
             "chat": self._chat(chat_id, chat_type),
             "from": user,
-            "text": text,
         }
+        ents = list(entities or [])
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0])
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        self._push_update({"message": message})
-        return message_id
+            ents.insert(0, {"type": "bot_command", "offset": 0, "length": length})
+        if caption:
+            message["document"] = {"file_id": "doc", "file_unique_id": "doc", "file_name": "a.txt"}
+            message["caption"] = text
+            if ents:
+                message["caption_entities"] = ents
+        else:
+            message["text"] = text
+            if ents:
+                message["entities"] = ents
+        with self._cond:
+            self._messages[(chat_id, message_id)] = message
+        return message
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """Messages the bot sent to a chat so far."""
@@ -224,6 +323,8 @@ class BotApiEmulator:
                 raise ApiError(404, "Not Found: method not found")
             result = await handler(params)
         except ApiError as exc:
+            with self._cond:
+                self.errors.append((method, exc.description))
             return _error(exc)
         return web.json_response({"ok": True, "result": result})
 
@@ -259,6 +360,18 @@ class BotApiEmulator:
     async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         return True
 
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _api_getChatMember(self, params: dict[str, Any]) -> Any:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        with self._cond:
+            admin = user_id in self._admins[chat_id]
+        user = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+        if admin:
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        return {"status": "member", "user": user}
+
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
         chat_id = int(params.get("chat_id") or 0)
         text = str(params.get("text") or "")
@@ -286,7 +399,12 @@ class BotApiEmulator:
         }
         if reply_to is not None and known:
             message["reply_to_message"] = {"message_id": int(reply_to), "date": 0, "chat": chat}
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        if params.get("parse_mode"):
+            message["parse_mode"] = params["parse_mode"]  # for tests; not in Telegram's JSON
         with self._cond:
+            self._messages[(chat_id, message["message_id"])] = message
             self._sent[chat_id].append(message)
             self._cond.notify_all()
         return message

@@ -63,12 +63,11 @@ def test_group_command_with_bot_name(
     [
         ("/translate", texts.USAGE),
         ("/translate en>ru", texts.USAGE),
-        ("/translate hello world", texts.USAGE),
         ("/translate en>r2d2 hi", texts.UNKNOWN_LANGUAGE.format(code="r2d2")),
         ("/translate en>en hi", texts.SAME_LANGUAGE.format(code="en")),
         (
             "/translate en>de Hello",
-            texts.RESULT_ERRORS["unsupported_pair"].format(src="en", tgt="de"),
+            texts.UNSUPPORTED_PAIR.format(src="en", tgt="de"),
         ),
     ],
 )

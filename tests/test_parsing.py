@@ -1,4 +1,4 @@
-"""Unit and property tests for the /translate argument parser."""
+"""Unit and property tests for the command parsers."""
 
 from __future__ import annotations
 
@@ -7,45 +7,66 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import BotError, SameLanguage, UnknownLanguage, UsageError
-from bot.parsing import TranslateCommand, parse_translate
-from tasks.languages import normalize_code
+from bot.parsing import AUTO, TranslateCommand, parse_languages, parse_translate
+from tasks.languages import LANGUAGES, resolve
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ("en>ru Hello, world", TranslateCommand("en", "ru", "Hello, world")),
-        ("  EN>RU   Hello  ", TranslateCommand("en", "ru", "Hello")),
-        ("en>ru line one\n\nline two", TranslateCommand("en", "ru", "line one\n\nline two")),
-        ("en>ru\nHello", TranslateCommand("en", "ru", "Hello")),
-        ("zh_hans>pt-br Olá", TranslateCommand("zh-Hans", "pt-BR", "Olá")),
-        ("eng>rus a>b c", TranslateCommand("eng", "rus", "a>b c")),
+        ("en>ru Hello, world", TranslateCommand("en", ("ru",), "Hello, world")),
+        ("  EN>RU   Hello  ", TranslateCommand("en", ("ru",), "Hello")),
+        ("en>ru line one\n\nline two", TranslateCommand("en", ("ru",), "line one\n\nline two")),
+        ("en>ru\nHello", TranslateCommand("en", ("ru",), "Hello")),
+        ("zh_hans>pt-br Olá", TranslateCommand("zh", ("pt-BR",), "Olá")),
+        ("eng>rus a>b c", TranslateCommand("en", ("ru",), "a>b c")),
+        ("english>русский Hi", TranslateCommand("en", ("ru",), "Hi")),
+        ("auto>ru Hi", TranslateCommand(AUTO, ("ru",), "Hi")),
+        (">ru Hi", TranslateCommand(AUTO, ("ru",), "Hi")),
+        ("ru Hi there", TranslateCommand(AUTO, ("ru",), "Hi there")),
+        ("Deutsch Hi", TranslateCommand(AUTO, ("de",), "Hi")),
+        ("en>ru,de,ru Hi", TranslateCommand("en", ("ru", "de"), "Hi")),
+        ("ru,uk Hi", TranslateCommand(AUTO, ("ru", "uk"), "Hi")),
+        ("Hello world", TranslateCommand(AUTO, (), "Hello world")),
+        ("en>ru", TranslateCommand("en", ("ru",), "")),
+        ("ru", TranslateCommand(AUTO, ("ru",), "")),
+        (None, TranslateCommand(AUTO, (), "")),
+        ("   ", TranslateCommand(AUTO, (), "")),
     ],
 )
-def test_parses_pair_and_text(args: str, expected: TranslateCommand) -> None:
+def test_parses_languages_and_text(args: str | None, expected: TranslateCommand) -> None:
     assert parse_translate(args) == expected
 
 
 @pytest.mark.parametrize(
-    "args", [None, "", "   ", "en>ru", "en>ru   \n ", "hello world", "en ru hi"]
+    ("args", "code", "suggestion"),
+    [
+        ("en>r2d2 hi", "r2d2", None),
+        ("en>rusian hi", "rusian", "russian"),
+        ("englsh>ru hi", "englsh", "english"),
+    ],
 )
-def test_usage_errors(args: str | None) -> None:
-    with pytest.raises(UsageError):
-        parse_translate(args)
-
-
-@pytest.mark.parametrize(
-    ("args", "code"), [("en>r2d2 hi", "r2d2"), (">ru hi", "?"), ("e>ru hi", "e")]
-)
-def test_unknown_language(args: str, code: str) -> None:
+def test_unknown_language_with_suggestion(args: str, code: str, suggestion: str | None) -> None:
     with pytest.raises(UnknownLanguage) as info:
         parse_translate(args)
-    assert info.value.code == code
+    assert (info.value.code, info.value.suggestion) == (code, suggestion)
 
 
 def test_same_language() -> None:
     with pytest.raises(SameLanguage):
         parse_translate("en>EN hello")
+    # Dropped from a list of several, not an error.
+    assert parse_translate("en>en,ru hi").targets == ("ru",)
+
+
+def test_parse_languages() -> None:
+    assert parse_languages("ru en") == ("ru", "en")
+    assert parse_languages("русский,english") == ("ru", "en")
+    for bad in (None, "", "a b c d"):
+        with pytest.raises(UsageError):
+            parse_languages(bad)
+    with pytest.raises(UnknownLanguage):
+        parse_languages("ru klingonish")
 
 
 @given(st.text())
@@ -54,23 +75,24 @@ def test_any_input_parses_or_raises_a_bot_error(args: str) -> None:
         result = parse_translate(args)
     except BotError:
         return
-    assert result.text == result.text.strip() and result.text
-    assert normalize_code(result.src) == result.src and normalize_code(result.tgt) == result.tgt
+    assert result.text == result.text.strip()
+    assert result.src == AUTO or resolve(result.src) == result.src
+    assert result.src not in result.targets
 
 
-codes = st.sampled_from(["en", "ru", "de", "uk", "fr", "zh-Hans", "pt-BR"])
+languages = st.sampled_from(sorted(LANGUAGES))
 
 
-@given(codes, codes, st.text(min_size=1).filter(lambda t: t.strip()))
+@given(languages, languages, st.text(min_size=1).filter(lambda t: t.strip()))
 def test_valid_commands_keep_the_text(src: str, tgt: str, text: str) -> None:
     if src == tgt:
         with pytest.raises(SameLanguage):
             parse_translate(f"{src}>{tgt} {text}")
         return
-    assert parse_translate(f"{src}>{tgt} {text}") == TranslateCommand(src, tgt, text.strip())
+    assert parse_translate(f"{src}>{tgt} {text}") == TranslateCommand(src, (tgt,), text.strip())
 
 
 @given(st.text(max_size=12))
-def test_normalized_codes_are_path_safe(raw: str) -> None:
-    code = normalize_code(raw)
+def test_resolved_codes_are_path_safe(raw: str) -> None:
+    code = resolve(raw)
     assert code is None or all(c.isascii() and (c.isalpha() or c == "-") for c in code)

@@ -130,7 +130,7 @@ def test_detects_the_source_language(model_template: str, calls: CallLog) -> Non
     assert same == {
         "ok": False,
         "error": "same_language",
-        "src": "auto",
+        "src": "ru",
         "tgt": "ru",
         "detail": "ru",
     }

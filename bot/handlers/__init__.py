@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import errors, help, translate
+from bot.handlers import buttons, errors, groups, help, private, settings, translate
 
 
 def routers() -> list[Router]:
-    """All routers; the error router is last so it sees every feature's errors."""
-    return [help.router, translate.router, errors.router]
+    """Commands first, then plain-text catch-alls; errors last, seeing everything."""
+    return [
+        help.router,
+        settings.router,
+        translate.router,
+        buttons.router,
+        private.router,
+        groups.router,
+        errors.router,
+    ]

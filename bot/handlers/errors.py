@@ -4,40 +4,50 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
-from aiogram.filters import ExceptionTypeFilter
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent, Message
 
 from bot import errors, texts
+from bot.i18n import Texts
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
-def describe(error: Exception) -> str:
-    """Word a handler error for the user."""
+def describe(error: Exception, phrases: Texts, locale: str) -> str:
+    """Word a handler error for the user, in their language."""
     match error:
         case errors.UsageError():
-            return texts.USAGE
-        case errors.UnknownLanguage(code=code):
-            return texts.UNKNOWN_LANGUAGE.format(code=code)
+            return phrases(texts.USAGE, locale)
+        case errors.NoTarget():
+            return phrases(texts.NO_TARGET, locale)
+        case errors.UnknownLanguage(code=code, suggestion=suggestion):
+            text = phrases(texts.UNKNOWN_LANGUAGE, locale, code=code)
+            if suggestion:
+                text += " " + phrases(texts.DID_YOU_MEAN, locale, suggestion=suggestion)
+            return text
         case errors.SameLanguage(code=code):
-            return texts.SAME_LANGUAGE.format(code=code)
+            return phrases(texts.SAME_LANGUAGE, locale, code=code)
         case errors.TextTooLong(length=length, limit=limit):
-            return texts.TEXT_TOO_LONG.format(length=length, limit=limit)
+            return phrases(texts.TEXT_TOO_LONG, locale, length=length, limit=limit)
         case errors.QueueUnavailable():
-            return texts.QUEUE_UNAVAILABLE
-    return texts.RESULT_ERRORS["internal"]
+            return phrases(texts.QUEUE_UNAVAILABLE, locale)
+        case errors.AdminsOnly():
+            return phrases(texts.ADMINS_ONLY, locale)
+    return phrases(texts.INTERNAL, locale)
 
 
-@router.error(ExceptionTypeFilter(errors.BotError), F.update.message.as_("message"))
-async def bot_error(event: ErrorEvent, message: Message) -> None:
-    """A typed error raised by a handler."""
-    await message.reply(describe(event.exception))
-
-
-@router.error(F.update.message.as_("message"))
-async def unexpected(event: ErrorEvent, message: Message) -> None:
-    """Anything else: log it with its traceback, tell the user politely."""
-    log.error("handler failed", exc_info=event.exception)
-    await message.reply(texts.RESULT_ERRORS["internal"])
+@router.error()
+async def on_error(event: ErrorEvent, phrases: Texts) -> None:
+    """Reply to the message that failed; log what was not a typed error."""
+    if not isinstance(event.exception, errors.BotError):
+        log.error("handler failed", exc_info=event.exception)
+    message = event.update.message or event.update.edited_message
+    if not isinstance(message, Message):
+        return
+    locale = (message.from_user.language_code if message.from_user else None) or "en"
+    try:
+        await message.reply(describe(event.exception, phrases, locale))
+    except TelegramAPIError as exc:
+        log.warning("could not report an error to chat %r: %r", message.chat.id, exc)

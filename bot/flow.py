@@ -1,0 +1,144 @@
+"""Turn chat events into queued translations: which text, which languages, how to answer.
+
+Handlers stay thin: they parse and call one method here.
+"""
+
+from __future__ import annotations
+
+from aiogram.types import Message, User
+
+from bot.errors import NoTarget, TextTooLong, UsageError
+from bot.jobs import TranslationJobs
+from bot.parsing import AUTO, TranslateCommand
+from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
+from bot.replies import ReplyContext, Source, SourceStore
+from bot.typing_indicator import TypingIndicator
+from tasks.contract import TranslateOptions
+from tasks.languages import resolve
+
+
+class TranslateFlow:
+    """Builds requests from messages and user/chat settings, and queues them."""
+
+    def __init__(
+        self,
+        jobs: TranslationJobs,
+        prefs: PrefsStore,
+        sources: SourceStore,
+        typing: TypingIndicator,
+        max_chars: int,
+    ) -> None:
+        self.jobs = jobs
+        self.prefs = prefs
+        self.sources = sources
+        self.typing = typing
+        self.max_chars = max_chars
+
+    async def command(self, message: Message, request: TranslateCommand) -> None:
+        """`/translate …`, possibly as a reply to the message to translate."""
+        text, html = request.text, False
+        if not text and message.reply_to_message is not None:
+            text, html = _content(message.reply_to_message)
+        if not text:
+            raise UsageError
+        targets = request.targets or await self._default_targets(message)
+        if not targets:
+            raise NoTarget
+        reply_to = message.message_id
+        for tgt in targets:
+            label = tgt if len(targets) > 1 else None
+            await self._queue(message, text, html, request.src, tgt, reply_to, label=label)
+
+    async def private_text(self, message: Message) -> None:
+        """Plain text in a private chat: into the user's language, else their second."""
+        text, html = _content(message)
+        if not text:
+            return
+        user = await self._user_prefs(message.from_user)
+        assert user.target is not None
+        options = TranslateOptions(fallback=user.second) if user.second else None
+        await self._queue(
+            message,
+            text,
+            html,
+            AUTO,
+            user.target,
+            message.message_id,
+            options=options,
+            buttons=True,
+        )
+
+    async def group_text(self, message: Message, chat: ChatPrefs) -> None:
+        """A group message while auto-translate is on: only foreign-language text."""
+        text, html = _content(message)
+        if not text or chat.target is None:
+            return
+        options = TranslateOptions(skip=list(chat.languages))
+        await self._queue(
+            message, text, html, AUTO, chat.target, message.message_id, options=options, kind="auto"
+        )
+
+    async def again(self, message: Message, source_id: str, tgt: str, locale: str) -> bool:
+        """A button under a translation: the same original into another language."""
+        source = await self.sources.load(source_id)
+        if source is None:
+            return False
+        reply_to = message.reply_to_message.message_id if message.reply_to_message else 0
+        context = ReplyContext(
+            message.chat.id,
+            reply_to or message.message_id,
+            locale,
+            source_id=source_id,
+            html=source.html,
+        )
+        await self.jobs.translate(
+            context, source.text, source.src, tgt, TranslateOptions(html=source.html)
+        )
+        await self.typing.start(message.chat.id)
+        return True
+
+    async def _queue(
+        self,
+        message: Message,
+        text: str,
+        html: bool,
+        src: str,
+        tgt: str,
+        reply_to: int,
+        *,
+        label: str | None = None,
+        options: TranslateOptions | None = None,
+        kind: str = "translate",
+        buttons: bool = False,
+    ) -> None:
+        if len(text) > self.max_chars:
+            raise TextTooLong(len(text), self.max_chars)
+        locale = (message.from_user.language_code if message.from_user else None) or "en"
+        source_id = await self.sources.save(Source(text, src, html)) if buttons else None
+        context = ReplyContext(message.chat.id, reply_to, locale, kind, source_id, label, html)
+        await self.jobs.translate(context, text, src, tgt, {**(options or {}), "html": html})
+        if kind != "auto":
+            await self.typing.start(message.chat.id)
+
+    async def _default_targets(self, message: Message) -> tuple[str, ...]:
+        if message.chat.type != "private":
+            chat = await self.prefs.chat(message.chat.id)
+            if chat.target:
+                return (chat.target,)
+        user = await self._user_prefs(message.from_user)
+        return (user.target,) if user.target else ()
+
+    async def _user_prefs(self, user: User | None) -> UserPrefs:
+        """Stored languages, else the Telegram app's language, with English second."""
+        stored = await self.prefs.user(user.id) if user else UserPrefs()
+        target = stored.target or resolve((user.language_code if user else None) or "en") or "en"
+        second = stored.second or ("en" if target != "en" else None)
+        return UserPrefs(target, second)
+
+
+def _content(message: Message) -> tuple[str, bool]:
+    """A message's text or caption, as Telegram HTML when it carries formatting."""
+    plain = message.text or message.caption or ""
+    if message.entities or message.caption_entities:
+        return (message.html_text, True)
+    return (plain, False)

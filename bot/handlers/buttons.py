@@ -1,0 +1,26 @@
+""" "Other language" buttons under a translation."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+
+from bot import texts
+from bot.flow import TranslateFlow
+from bot.i18n import Texts
+from bot.keyboards import OtherLanguage
+
+router = Router(name=__name__)
+
+
+@router.callback_query(OtherLanguage.filter())
+async def other_language(
+    query: CallbackQuery, callback_data: OtherLanguage, flow: TranslateFlow, phrases: Texts
+) -> None:
+    """Queue the original again, into the language on the button."""
+    locale = query.from_user.language_code or "en"
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    queued = await flow.again(query.message, callback_data.source, callback_data.tgt, locale)
+    await query.answer(phrases(texts.OTHER_LANGUAGE if queued else texts.CANCELLED, locale))

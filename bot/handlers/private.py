@@ -1,0 +1,17 @@
+"""Plain text in a private chat is translated into the user's language."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+
+from bot.flow import TranslateFlow
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+
+@router.message(F.text | F.caption)
+async def plain_text(message: Message, flow: TranslateFlow) -> None:
+    """Anything that is not a command."""
+    await flow.private_text(message)

@@ -1,0 +1,87 @@
+"""`/lang` (user or group languages) and `/autotranslate` (group admins)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot import texts
+from bot.errors import AdminsOnly, UsageError
+from bot.parsing import parse_languages
+from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
+from tasks.languages import display_name
+
+router = Router(name=__name__)
+
+
+@router.message(Command("lang"))
+async def lang(message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot) -> None:
+    """Show or set languages: the user's in private, the group's (admins) in groups."""
+    if message.chat.type != "private":
+        await _require_admin(message, bot)
+        codes = parse_languages(command.args)
+        await prefs.set_chat(
+            message.chat.id, ChatPrefs(codes, (await prefs.chat(message.chat.id)).auto)
+        )
+        await message.reply(_(texts.CHAT_LANG_SET).format(languages=names(codes, message)))
+        return
+    assert message.from_user is not None
+    if not command.args:
+        current = await prefs.user(message.from_user.id)
+        shown = [c for c in (current.target, current.second) if c]
+        reply = (
+            _(texts.LANG_SHOW).format(languages=names(shown, message))
+            if shown
+            else _(texts.LANG_NONE)
+        )
+        await message.reply(reply)
+        return
+    codes = parse_languages(command.args)
+    await prefs.set_user(
+        message.from_user.id, UserPrefs(codes[0], codes[1] if len(codes) > 1 else None)
+    )
+    await message.reply(_(texts.LANG_SET).format(languages=names(codes[:2], message)))
+
+
+@router.message(Command("autotranslate"))
+async def autotranslate(
+    message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot
+) -> None:
+    """Turn group auto-translate on or off."""
+    if message.chat.type == "private":
+        raise UsageError
+    await _require_admin(message, bot)
+    mode = (command.args or "").strip().lower()
+    if mode not in ("on", "off"):
+        await message.reply(_(texts.AUTO_USAGE))
+        return
+    chat = await prefs.chat(message.chat.id)
+    if mode == "on" and not chat.languages:
+        await message.reply(_(texts.AUTO_NEEDS_LANGUAGES))
+        return
+    await prefs.set_chat(message.chat.id, ChatPrefs(chat.languages, mode == "on"))
+    if mode == "off":
+        await message.reply(_(texts.AUTO_OFF))
+        return
+    assert chat.target is not None
+    await message.reply(
+        _(texts.AUTO_ON).format(
+            languages=names(chat.languages, message), target=names([chat.target], message)
+        )
+    )
+
+
+def names(codes: list[str] | tuple[str, ...], message: Message) -> str:
+    """Language names in the user's language: "Russian, English"."""
+    locale = (message.from_user.language_code if message.from_user else None) or "en"
+    return ", ".join(display_name(c, locale.split("-")[0]) for c in codes)
+
+
+async def _require_admin(message: Message, bot: Bot) -> None:
+    if message.from_user is None:
+        raise AdminsOnly
+    member = await bot.get_chat_member(message.chat.id, message.from_user.id)
+    if member.status not in ("creator", "administrator"):
+        raise AdminsOnly
