@@ -246,3 +246,13 @@ def test_typing_and_languages(
     assert actions and actions[0]["action"] == "typing"
     listing = next(r["text"] for r in replies if "de-en" in r["text"])
     assert "en-ru" in listing and "ru-en" in listing
+
+
+def test_text_over_the_limit_is_refused_politely(
+    bot: BotHandle, emulator: BotApiEmulator, chat_id: int
+) -> None:
+    emulator.push_message(chat_id, "/translate en>ru " + "word " * 2600)
+    [reply] = emulator.wait_for(chat_id)
+    assert reply["text"] == texts.TEXT_TOO_LONG.format(
+        length=len(("word " * 2600).strip()), limit=12000
+    )

@@ -15,6 +15,7 @@ from tasks.contract import TRANSLATE, translate_args
 from tasks.translate import MODEL_LOADS_KEY, STATS_KEY
 from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.emulator import BotApiEmulator
+from tests.procs import wait_until
 from tests.tiny_model import reference_translate
 
 pytestmark = pytest.mark.e2e
@@ -61,3 +62,28 @@ def test_hundred_requests_one_load(
     stats = {k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(STATS_KEY).items()}
     assert stats["requests"] == 100
     assert stats["batches"] <= 25, stats
+
+
+def test_preload_pairs_load_before_the_first_request(
+    redis_server: RedisServer, model_template: str, emulator: BotApiEmulator, logdir: Path
+) -> None:
+    db = DB + 1
+    redis_server.client(db).flushdb()
+    env = {
+        **process_env(redis_server.url(db), model_template, emulator.url),
+        "PRELOAD_PAIRS": "en-ru, de-ru",
+    }
+    proc = worker_proc("worker-preload", env, logdir, concurrency=1).start()
+    try:
+        wait_worker_ready(redis_server.url(db), proc)
+        client = redis_server.client(db)
+        folder = model_template.format(src="{}", tgt="{}")
+
+        def loaded() -> set[str]:
+            return {k.decode().split("|")[0] for k in client.hkeys(MODEL_LOADS_KEY)}
+
+        # de-ru has no direct model: its route (de-en, then en-ru) is loaded instead.
+        expected = {folder.format("en", "ru"), folder.format("de", "en")}
+        wait_until(lambda: loaded() == expected, 60, "preloaded models")
+    finally:
+        proc.stop()
