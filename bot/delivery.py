@@ -20,6 +20,7 @@ from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot import texts
 from bot.i18n import Texts
+from bot.inline import InlineFlow
 from bot.keyboards import other_languages
 from bot.replies import ReplyContext
 from bot.splitting import split_message
@@ -67,15 +68,24 @@ class Delivery:
     """Sends answers as replies; retries what Telegram asks to retry."""
 
     def __init__(
-        self, bot: Bot, phrases: Texts, typing: TypingIndicator, attempts: int = 5
+        self,
+        bot: Bot,
+        phrases: Texts,
+        typing: TypingIndicator,
+        inline: InlineFlow,
+        attempts: int = 5,
     ) -> None:
         self.bot = bot
+        self.inline = inline
         self.phrases = phrases
         self.typing = typing
         self.attempts = attempts
 
     async def __call__(self, context: ReplyContext, meta: dict[str, Any]) -> None:
         """Answer one request (possibly in several messages)."""
+        if context.kind == "inline":
+            await self.inline.collect(context, meta)
+            return
         self.typing.done(context.chat_id)
         text = render(meta, context, self.phrases)
         if text is None:

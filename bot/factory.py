@@ -15,6 +15,7 @@ from bot.delivery import Delivery
 from bot.flow import TranslateFlow
 from bot.handlers import routers
 from bot.i18n import Texts, create_i18n
+from bot.inline import InlineFlow
 from bot.jobs import TranslationJobs
 from bot.listener import ResultListener
 from bot.middlewares import OncePerMessage
@@ -37,6 +38,7 @@ class Services:
     phrases: Texts
     typing: TypingIndicator
     flow: TranslateFlow
+    inline: InlineFlow
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -58,7 +60,11 @@ def create_services(settings: Settings, bot: Bot) -> Services:
     flow = TranslateFlow(
         jobs, prefs, SourceStore(redis, settings.reply_ttl), typing, settings.max_text_chars
     )
-    return Services(redis, producer, replies, prefs, i18n, Texts(i18n), typing, flow)
+    phrases = Texts(i18n)
+    inline = InlineFlow(
+        jobs, prefs, redis, bot, phrases, settings.inline_debounce, settings.inline_deadline
+    )
+    return Services(redis, producer, replies, prefs, i18n, phrases, typing, flow, inline)
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
@@ -66,6 +72,7 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     dispatcher = Dispatcher(
         settings=settings,
         flow=services.flow,
+        inline=services.inline,
         prefs=services.prefs,
         phrases=services.phrases,
         redis=services.redis,
@@ -78,5 +85,5 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 
 def create_listener(bot: Bot, services: Services) -> ResultListener:
     """The result listener that answers finished tasks."""
-    delivery = Delivery(bot, services.phrases, services.typing)
+    delivery = Delivery(bot, services.phrases, services.typing, services.inline)
     return ResultListener(services.redis, services.replies, delivery)

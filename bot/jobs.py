@@ -31,6 +31,7 @@ class TranslationJobs:
         src: str,
         tgt: str,
         options: TranslateOptions | None = None,
+        queue: str = QUEUE_CHAT,
     ) -> str:
         """Queue one translation; returns the task id.
 
@@ -47,7 +48,7 @@ class TranslationJobs:
                 TRANSLATE,
                 args=translate_args(text, src, tgt, options),
                 task_id=task_id,
-                queue=QUEUE_CHAT,
+                queue=queue,
             )
         except (OperationalError, RedisError, OSError) as exc:
             log.warning("could not queue %s: %r", task_id, exc)

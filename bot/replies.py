@@ -24,7 +24,7 @@ class ReplyContext:
     """Where and how to answer one accepted request.
 
     kind: "translate" answers every outcome; "auto" (group auto-translate) stays
-        silent unless there is a translation.
+        silent unless there is a translation; "inline" answers inline query `query_id`.
     source_id: the stored original, for "other language" buttons (None: no buttons).
     label: shown before the translation when one message asked for several targets.
     html: the translation is Telegram HTML (the source's formatting carried over).
@@ -37,6 +37,7 @@ class ReplyContext:
     source_id: str | None = None
     label: str | None = None
     html: bool = False
+    query_id: str | None = None
 
 
 class ReplyStore:

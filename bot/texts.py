@@ -63,6 +63,9 @@ LANGUAGES_HUB = N_("Any pair with an opus-mt model can be used; it is downloaded
 LANGUAGES_PIVOT = N_("Pairs without a direct model go through English.")
 LANGUAGES_UNKNOWN = N_("No worker has reported its models yet. Try again in a minute.")
 OTHER_LANGUAGE = N_("Translating…")
+INLINE_HELP_TITLE = N_("Type a language and the text")
+INLINE_HELP = N_("Examples: en>ru Hello · ru Hello · Hello (into your language)")
+INLINE_BUSY = N_("The translators are busy; try again in a few seconds.")
 
 COMMANDS = {
     "translate": N_("Translate: /translate en>ru text"),

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4096, ge=1)
     task_soft_time_limit: int = Field(default=120, ge=1)
     reply_ttl: int = Field(default=86_400, ge=60)
+    inline_debounce: float = Field(default=0.35, ge=0)
+    inline_deadline: float = Field(default=8.0, gt=0, le=30)
     log_level: str = "INFO"
 
     @field_validator("bot_token")

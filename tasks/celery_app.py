@@ -8,7 +8,7 @@ from celery import Celery
 from kombu import Queue
 
 from config import Settings
-from tasks.contract import QUEUE_CHAT, TRANSLATE
+from tasks.contract import QUEUE_CHAT, QUEUES, TRANSLATE
 
 
 def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "result_serializer": "json",
         "accept_content": ["json"],
         "result_accept_content": ["json"],
-        "task_queues": [Queue(QUEUE_CHAT)],
+        "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": QUEUE_CHAT,
         "task_routes": {TRANSLATE: {"queue": QUEUE_CHAT}},
         # A request is answered even if its worker dies: the message is only
@@ -38,7 +38,8 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "task_time_limit": settings.task_soft_time_limit + 30,
         # Batching needs messages buffered in the worker: prefetch a batch's worth.
         "worker_prefetch_multiplier": settings.batch_max_requests,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # "priority": a worker always empties earlier queues (inline) before later ones.
+        "broker_transport_options": {"visibility_timeout": 3600, "queue_order_strategy": "priority"},
         "broker_connection_retry_on_startup": True,
         "result_expires": settings.reply_ttl,
         "worker_hijack_root_logger": True,

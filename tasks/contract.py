@@ -9,7 +9,11 @@ from typing import Literal, NotRequired, TypedDict
 
 TRANSLATE = "tolmach.translate"
 
+# Workers take from these in this order: inline queries cannot wait, documents can.
+QUEUE_INLINE = "inline"
 QUEUE_CHAT = "chat"
+QUEUE_DOCUMENTS = "documents"
+QUEUES = (QUEUE_INLINE, QUEUE_CHAT, QUEUE_DOCUMENTS)
 
 # Celery's Redis result backend stores each result under this key and PUBLISHes
 # it on a channel of the same name; the bot's result listener subscribes to it.

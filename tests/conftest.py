@@ -111,6 +111,7 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
         NUM_BEAMS=str(NUM_BEAMS),
         TORCH_THREADS="1",
         MAX_TEXT_CHARS="12000",
+        INLINE_DEADLINE="6",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",
@@ -122,8 +123,10 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
 def stack_env(
     redis_server: RedisServer, model_template: str, emulator: BotApiEmulator
 ) -> dict[str, str]:
-    """The environment shared by the session's bot and worker."""
-    return process_env(redis_server.url(), model_template, emulator.url)
+    """The environment shared by the session's bot and worker (models preloaded, as in
+    production, so the first inline query does not wait for a cold model)."""
+    env = process_env(redis_server.url(), model_template, emulator.url)
+    return {**env, "PRELOAD_PAIRS": "en-ru,ru-en,de-en"}
 
 
 def worker_proc(name: str, env: dict[str, str], logdir: Path, concurrency: int = 2) -> Proc:
@@ -192,11 +195,27 @@ class BotHandle:
             self.proc.stop()
 
 
+PRELOADED = 3  # models in the session stack's PRELOAD_PAIRS
+CONCURRENCY = 2
+
+
+def start_preloaded_worker(proc: Proc, server: RedisServer) -> None:
+    """(Re)start the session worker and wait until every child preloaded its models."""
+    from tasks.translate import MODEL_LOADS_KEY
+
+    client = server.client()
+    client.delete(MODEL_LOADS_KEY)
+    proc.start()
+    wait_worker_ready(server.url(), proc)
+    wait_until(lambda: client.hlen(MODEL_LOADS_KEY) >= PRELOADED * CONCURRENCY, 120,
+               "preloaded models")
+
+
 @pytest.fixture(scope="session")
 def worker(stack_env: dict[str, str], logdir: Path, redis_server: RedisServer) -> Iterator[Proc]:
     """The session's worker process."""
-    proc = worker_proc("worker", stack_env, logdir).start()
-    wait_worker_ready(redis_server.url(), proc)
+    proc = worker_proc("worker", stack_env, logdir, concurrency=CONCURRENCY)
+    start_preloaded_worker(proc, redis_server)
     yield proc
     proc.stop()
 

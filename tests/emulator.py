@@ -103,6 +103,7 @@ class BotApiEmulator:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.errors: list[tuple[str, str]] = []  # (method, description) of each rejection
         self._admins: dict[int, set[int]] = defaultdict(set)
+        self._inline: dict[str, dict[str, Any] | None] = {}
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -214,6 +215,40 @@ class BotApiEmulator:
             }
         )
         return query_id
+
+    def push_inline(self, user_id: int, query: str, language_code: str = "en") -> str:
+        """The user types `@bot <query>`; returns the inline query id."""
+        query_id = f"iq{next(self._update_ids)}"
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": "Tester",
+            "language_code": language_code,
+        }
+        with self._cond:
+            self._inline[query_id] = None
+        self._push_update(
+            {"inline_query": {"id": query_id, "from": user, "query": query, "offset": ""}}
+        )
+        return query_id
+
+    def wait_inline(self, query_id: str, timeout: float = 60) -> dict[str, Any]:
+        """Wait for the bot's answer to an inline query."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._inline.get(query_id) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"inline query {query_id} not answered")
+                self._cond.wait(left)
+            answer = self._inline[query_id]
+            assert answer is not None
+            return answer
+
+    def inline_answers(self) -> dict[str, dict[str, Any] | None]:
+        """Every inline query pushed, with its answer (None if unanswered)."""
+        with self._cond:
+            return dict(self._inline)
 
     def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
         """Who is an administrator of a group (for getChatMember)."""
@@ -360,6 +395,35 @@ class BotApiEmulator:
     async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         return True
 
+    async def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:
+        query_id = str(params.get("inline_query_id"))
+        results = params.get("results")
+        with self._cond:
+            if query_id not in self._inline or self._inline[query_id] is not None:
+                raise ApiError(
+                    400,
+                    "Bad Request: query is too old and response timeout "
+                    "expired or query ID is invalid",
+                )
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not 0 < len(i.encode()) <= 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            text = (result.get("input_message_content") or {}).get("message_text", "")
+            if result.get("type") != "article" or not str(result.get("title", "")).strip():
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+            if not text.strip() or _utf16_len(text) > TEXT_LIMIT:
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+        with self._cond:
+            self._inline[query_id] = {
+                "results": results,
+                **{k: params[k] for k in ("cache_time", "is_personal") if k in params},
+            }
+            self._cond.notify_all()
+        return True
+
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
         return True
 
@@ -416,6 +480,7 @@ _JSON_FIELDS = {
     "entities",
     "caption_entities",
     "results",
+    "is_personal",
     "commands",
     "allowed_updates",
     "link_preview_options",

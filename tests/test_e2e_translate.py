@@ -9,7 +9,7 @@ import pytest
 from bot import texts
 from bot.replies import PENDING
 from tasks.contract import RESULT_KEY_PREFIX
-from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, wait_worker_ready
+from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, start_preloaded_worker
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, wait_until
 from tests.tiny_model import reference_translate
@@ -105,8 +105,7 @@ def test_answer_survives_bot_restart(
         [task_id] = [t.decode() for t in client.zrange(PENDING, 0, -1)]
         bot.stop()
     finally:
-        worker.start()
-        wait_worker_ready(redis_server.url(), worker)
+        start_preloaded_worker(worker, redis_server)
     wait_until(lambda: client.exists(RESULT_KEY_PREFIX + task_id) == 1, 60, "the result")
     assert emulator.sent_to(chat_id) == []
     bot.start()

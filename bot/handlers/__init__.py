@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import buttons, errors, groups, help, private, settings, translate
+from bot.handlers import buttons, errors, groups, help, inline, private, settings, translate
 
 
 def routers() -> list[Router]:
@@ -14,6 +14,7 @@ def routers() -> list[Router]:
         settings.router,
         translate.router,
         buttons.router,
+        inline.router,
         private.router,
         groups.router,
         errors.router,

@@ -1,0 +1,16 @@
+"""Inline queries: `@bot en>ru text` in any conversation."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import InlineQuery
+
+from bot.inline import InlineFlow
+
+router = Router(name=__name__)
+
+
+@router.inline_query()
+async def inline_query(query: InlineQuery, inline: InlineFlow) -> None:
+    """Translate the query (debounced) and answer with one article per target."""
+    await inline.query(query)

@@ -1,0 +1,181 @@
+"""Inline mode: `@bot en>ru text` in any chat, answered fast or with a clear "busy".
+
+Telegram sends a query on nearly every keystroke, so a query waits a moment and is
+dropped if the same user typed on (debounce). The rest go to the inline queue, which
+workers empty first; one task per target. Answers gather in Redis and the inline
+query is answered once, when all targets are in or at the deadline. Finished
+answers are cached, so a repeated query is answered without a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessageContent
+from redis.asyncio import Redis
+
+from bot import texts
+from bot.errors import BotError
+from bot.i18n import Texts
+from bot.jobs import TranslationJobs
+from bot.parsing import parse_translate
+from bot.prefs import PrefsStore
+from bot.replies import ReplyContext
+from tasks.contract import QUEUE_INLINE
+from tasks.languages import resolve
+
+log = logging.getLogger(__name__)
+
+_SEQ, _STATE, _RESULTS = "tolmach:iq:seq:", "tolmach:iq:state:", "tolmach:iq:results:"
+_ANSWERED, _CACHE = "tolmach:iq:answered:", "tolmach:iq:cache:"
+DEBOUNCE = 0.35
+DEADLINE = 8.0
+CACHE_SECONDS = 3600
+
+
+class InlineFlow:
+    """Answers inline queries through the workers, once each."""
+
+    def __init__(
+        self,
+        jobs: TranslationJobs,
+        prefs: PrefsStore,
+        redis: Redis,
+        bot: Bot,
+        phrases: Texts,
+        debounce: float = DEBOUNCE,
+        deadline: float = DEADLINE,
+    ) -> None:
+        self.jobs, self.prefs, self.redis, self.bot = jobs, prefs, redis, bot
+        self.phrases = phrases
+        self.debounce, self.deadline = debounce, deadline
+        self._timers: set[asyncio.Task[None]] = set()
+
+    async def query(self, query: InlineQuery) -> None:
+        """Handle one inline query (the newest of its user wins)."""
+        locale = query.from_user.language_code or "en"
+        try:
+            request = parse_translate(query.query)
+        except BotError:
+            request = None
+        if request is None or not request.text:
+            await self._answer(query.id, [self._help(locale)], personal=False)
+            return
+        if not await self._newest(query):
+            return  # the user typed on; that later query will be answered
+        targets = request.targets or await self._usual_targets(query)
+        key = _CACHE + _digest(request.src, targets, request.text)
+        if (cached := await self.redis.get(key)) is not None:
+            articles = [_article(*item) for item in json.loads(cached)]
+            await self._answer(query.id, articles, personal=not request.targets)
+            return
+        state = {
+            "targets": targets,
+            "personal": not request.targets,
+            "locale": locale,
+            "cache": key,
+        }
+        await self.redis.set(_STATE + query.id, json.dumps(state), ex=120)
+        for tgt in targets:
+            context = ReplyContext(0, 0, locale, "inline", label=tgt, query_id=query.id)
+            await self.jobs.translate(context, request.text, request.src, tgt, queue=QUEUE_INLINE)
+        timer = asyncio.create_task(self._at_deadline(query.id))
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def collect(self, context: ReplyContext, meta: dict[str, Any]) -> None:
+        """One target's result arrived; answer when every target is in."""
+        assert context.query_id is not None and context.label is not None
+        qid = context.query_id
+        result = meta.get("result") if meta.get("status") == "SUCCESS" else None
+        await self.redis.hset(_RESULTS + qid, context.label, json.dumps(result))
+        await self.redis.expire(_RESULTS + qid, 120)
+        raw = await self.redis.get(_STATE + qid)
+        if raw is not None and await self.redis.hlen(_RESULTS + qid) >= len(
+            json.loads(raw)["targets"]
+        ):
+            await self._finish(qid)
+
+    async def _at_deadline(self, qid: str) -> None:
+        await asyncio.sleep(self.deadline)
+        await self._finish(qid)
+
+    async def _finish(self, qid: str) -> None:
+        if not await self.redis.set(_ANSWERED + qid, "1", nx=True, ex=300):
+            return
+        raw = await self.redis.get(_STATE + qid)
+        if raw is None:
+            return
+        state = json.loads(raw)
+        stored = await self.redis.hgetall(_RESULTS + qid)
+        results = {_text(k): json.loads(v) for k, v in stored.items()}
+        items = [self._item(tgt, results.get(tgt), state["locale"]) for tgt in state["targets"]]
+        if all(ok for ok, _ in items):
+            await self.redis.set(
+                state["cache"], json.dumps([i for _, i in items]), ex=CACHE_SECONDS
+            )
+        await self._answer(qid, [_article(*i) for _, i in items], personal=state["personal"])
+
+    def _item(self, tgt: str, result: Any, locale: str) -> tuple[bool, list[str]]:
+        """(translated?, [id, title, description, message]) for one target."""
+        if isinstance(result, dict) and result.get("ok"):
+            text = str(result["text"]) or "…"
+            return True, [tgt, text, f"{result['src']} → {tgt}", text]
+        if result is None:
+            busy = self.phrases(texts.INLINE_BUSY, locale)
+            return False, [tgt, busy, tgt, busy]
+        failed = self.phrases(texts.UNSUPPORTED_PAIR, locale, src=result.get("src", "?"), tgt=tgt)
+        return False, [tgt, failed, tgt, failed]
+
+    def _help(self, locale: str) -> InlineQueryResultArticle:
+        title = self.phrases(texts.INLINE_HELP_TITLE, locale)
+        usage = self.phrases(texts.INLINE_HELP, locale)
+        return _article("help", title, usage, usage)
+
+    async def _newest(self, query: InlineQuery) -> bool:
+        key = _SEQ + str(query.from_user.id)
+        mine = await self.redis.incr(key)
+        await self.redis.expire(key, 60)
+        await asyncio.sleep(self.debounce)
+        return int(await self.redis.get(key) or 0) == mine
+
+    async def _usual_targets(self, query: InlineQuery) -> tuple[str, ...]:
+        prefs = await self.prefs.user(query.from_user.id)
+        first = prefs.target or resolve(query.from_user.language_code or "en") or "en"
+        second = prefs.second or ("en" if first != "en" else None)
+        return tuple(t for t in (first, second) if t)
+
+    async def _answer(
+        self, qid: str, articles: list[InlineQueryResultArticle], personal: bool
+    ) -> None:
+        results: list[Any] = list(articles)
+        try:
+            await self.bot.answer_inline_query(
+                qid, results, cache_time=60 if personal else 300, is_personal=personal
+            )
+        except TelegramAPIError as exc:
+            # A query answered too late is simply gone; nothing else can be done.
+            log.info("inline query %s not answered: %r", qid, exc)
+
+
+def _article(item_id: str, title: str, description: str, message: str) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id=item_id[:64],
+        title=title[:100],
+        description=description[:200],
+        input_message_content=InputTextMessageContent(message_text=message[:4096]),
+    )
+
+
+def _digest(src: str, targets: tuple[str, ...], text: str) -> str:
+    return hashlib.blake2b(f"{src}|{','.join(targets)}|{text}".encode(), digest_size=16).hexdigest()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
