@@ -67,14 +67,15 @@ class InlineFlow:
         if request is None or not request.text:
             await self._answer(query.id, [self._help(locale)], personal=False)
             return
-        if not await self._newest(query):
-            return  # the user typed on; that later query will be answered
         targets = request.targets or await self._usual_targets(query)
         key = _CACHE + _digest(request.src, targets, request.text)
+        # A cached answer costs nothing: no debounce for it.
         if (cached := await self.redis.get(key)) is not None:
             articles = [_article(*item) for item in json.loads(cached)]
             await self._answer(query.id, articles, personal=not request.targets)
             return
+        if not await self._newest(query):
+            return  # the user typed on; that later query will be answered
         state = {
             "targets": targets,
             "personal": not request.targets,

@@ -104,6 +104,7 @@ class BotApiEmulator:
         self.errors: list[tuple[str, str]] = []  # (method, description) of each rejection
         self._admins: dict[int, set[int]] = defaultdict(set)
         self._inline: dict[str, dict[str, Any] | None] = {}
+        self._answered_at: dict[str, float] = {}
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -249,6 +250,11 @@ class BotApiEmulator:
         """Every inline query pushed, with its answer (None if unanswered)."""
         with self._cond:
             return dict(self._inline)
+
+    def answer_times(self) -> dict[str, float]:
+        """When (time.monotonic) each answered inline query was answered."""
+        with self._cond:
+            return dict(self._answered_at)
 
     def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
         """Who is an administrator of a group (for getChatMember)."""
@@ -417,6 +423,7 @@ class BotApiEmulator:
             if not text.strip() or _utf16_len(text) > TEXT_LIMIT:
                 raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
         with self._cond:
+            self._answered_at[query_id] = time.monotonic()
             self._inline[query_id] = {
                 "results": results,
                 **{k: params[k] for k in ("cache_time", "is_personal") if k in params},

@@ -1,0 +1,209 @@
+"""CTranslate2 engine: the models `TransformersTranslator` runs, converted once.
+
+A Hugging Face model (hub id or local folder) is converted and quantized on first use;
+the copy, with its tokenizer and generation config, is kept under `<cache_dir>/ct2/` and
+reused by later loads in any process. Heavy libraries are imported only to load a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tasks.engine import EngineOptions, LanguageTokens, is_multilingual
+from tasks.errors import ModelUnavailable, UnsupportedPair
+from tasks.registry import looks_local
+
+log = logging.getLogger(__name__)
+
+# What transformers assumes when a model states no max_length of its own.
+DEFAULT_MAX_LENGTH = 512
+# Marian's position limit; longer input is cut, as TransformersTranslator does.
+MAX_INPUT = 512
+_CONVERTING = threading.Lock()
+
+
+class CTranslate2Translator:
+    """A seq2seq model run by CTranslate2: opus-mt pairs, NLLB-200, M2M100."""
+
+    def __init__(
+        self, model_id: str, translator: Any, tokenizer: Any, generation: Any, num_beams: int
+    ) -> None:
+        self.model_id = model_id
+        self.translator = translator
+        self.tokenizer = tokenizer
+        self.num_beams = num_beams
+        self.languages = LanguageTokens(tokenizer) if is_multilingual(tokenizer) else None
+        self.max_decoding_length, self.min_decoding_length = decoding_limits(generation)
+        # src_lang is tokenizer state; one batch at a time sets and uses it.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_id: str, options: EngineOptions) -> CTranslate2Translator:
+        """Load a model, converting it first unless a converted copy is cached.
+
+        Raises:
+            UnsupportedPair: `model_id` names a local folder that does not exist.
+            ModelUnavailable: the model could not be converted.
+            OSError: a hub model could not be fetched (the registry tells a missing
+                repository from an unreachable hub).
+        """
+        import ctranslate2
+        from transformers import AutoTokenizer, GenerationConfig
+
+        device = options.device
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute_type = options.compute_type
+        if compute_type == "auto":
+            compute_type = "float16" if device == "cuda" else "int8"
+        folder = converted(model_id, Path(options.cache_dir).expanduser(), compute_type)
+        threads = max(options.threads, 0)  # 0: CTranslate2's default
+        translator = ctranslate2.Translator(
+            str(folder), device, compute_type=compute_type, inter_threads=1, intra_threads=threads
+        )
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        generation = GenerationConfig.from_pretrained(folder)
+        log.info("loaded %r on %s (%s) from %r", model_id, device, compute_type, str(folder))
+        return cls(model_id, translator, tokenizer, generation, options.num_beams)
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        """Translate texts in one CTranslate2 call (greedy or beam search)."""
+        if not texts:
+            return []
+        prefix: list[list[str]] | None = None
+        with self._lock:
+            if self.languages is not None:
+                src_code, tgt_code = self.languages.code(src), self.languages.code(tgt)
+                if src_code is None or tgt_code is None:
+                    raise UnsupportedPair(src, tgt, self.model_id)
+                self.tokenizer.src_lang = src_code
+                token = self.tokenizer.convert_ids_to_tokens(self.languages.forced_bos(tgt_code))
+                prefix = [[token]] * len(texts)
+            ids = [self.tokenizer.encode(t, truncation=True, max_length=MAX_INPUT) for t in texts]
+            tokens = [self.tokenizer.convert_ids_to_tokens(i) for i in ids]
+        results = self.translator.translate_batch(
+            tokens,
+            target_prefix=prefix,
+            beam_size=self.num_beams,
+            max_decoding_length=self.max_decoding_length,
+            min_decoding_length=self.min_decoding_length,
+        )
+        # The target prefix is the language token: not text (and not always special).
+        skip = 1 if prefix else 0
+        out = [self.tokenizer.convert_tokens_to_ids(r.hypotheses[0][skip:]) for r in results]
+        decoded: list[str] = self.tokenizer.batch_decode(out, skip_special_tokens=True)
+        return [text.strip() for text in decoded]
+
+
+def decoding_limits(generation: Any) -> tuple[int, int]:
+    """CTranslate2's (max, min) decoding lengths that match transformers' `generate`.
+
+    transformers counts the decoder start token in max_length and min_length, and a
+    forced EOS takes the last place; CTranslate2 counts neither (but does count a
+    target prefix, as transformers counts the forced language token).
+    """
+    max_length = int(getattr(generation, "max_length", None) or DEFAULT_MAX_LENGTH)
+    forced_eos = getattr(generation, "forced_eos_token_id", None) is not None
+    longest = max(max_length - 1 - int(forced_eos), 1)
+    shortest = int(getattr(generation, "min_length", None) or 0) - 1
+    return longest, min(max(shortest, 0), longest)
+
+
+def cache_name(model_id: str, quantization: str) -> str:
+    """A folder name unique to a model (and, for a local folder, its files) and type."""
+    source = Path(model_id).expanduser()
+    key, name = model_id, model_id
+    if source.is_dir():
+        source = source.resolve()
+        # A local folder can be rewritten in place (MODEL_TEMPLATE points there); its
+        # files' sizes and times are in the key, so a changed model converts again.
+        files = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in source.iterdir())
+        key, name = repr((str(source), files)), source.name
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "--", name).strip("-.")[-64:]
+    return f"{slug}-{digest}-{quantization}"
+
+
+def converted(model_id: str, cache_dir: Path, quantization: str) -> Path:
+    """The converted copy of a model under `cache_dir/ct2`, converting it if missing.
+
+    Conversion writes a private folder beside the target and renames it into place, so
+    a target that exists is complete; if another process won the race, its copy is used.
+    """
+    local = looks_local(model_id)
+    if local and not Path(model_id).expanduser().is_dir():
+        raise UnsupportedPair("?", "?", model_id)
+    target = cache_dir / "ct2" / cache_name(model_id, quantization)
+    if not (target / "model.bin").is_file():
+        # transformers 5 loads models unsafely from concurrent threads (a lost race
+        # leaves meta tensors behind for good): one conversion per process at a time.
+        with _CONVERTING:
+            if not (target / "model.bin").is_file():
+                _convert_into(target, model_id, local, quantization)
+    return target
+
+
+def _convert_into(target: Path, model_id: str, local: bool, quantization: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        log.info("converting %r to CTranslate2 (%s)", model_id, quantization)
+        convert(str(Path(model_id).expanduser()) if local else model_id, scratch, quantization)
+        try:
+            scratch.rename(target)
+        except OSError:
+            if not (target / "model.bin").is_file():
+                raise
+            log.info("%r was converted by another process meanwhile", model_id)
+    except OSError as exc:
+        if not local:  # the registry tells a missing hub repository from an unreachable hub
+            raise
+        raise ModelUnavailable(f"cannot convert {model_id}: {exc}") from exc
+    except Exception as exc:
+        raise ModelUnavailable(f"cannot convert {model_id}: {exc}") from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def convert(model_id: str, folder: Path, quantization: str) -> None:
+    """Convert and quantize a model into `folder`, with its tokenizer and generation config."""
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    converter = TransformersConverter(model_id)
+    converter.load_tokenizer = lambda cls, name, **kw: _WithLanguageTokens(
+        cls.from_pretrained(name, **kw)
+    )
+    converter.convert(str(folder), quantization=quantization)
+    AutoTokenizer.from_pretrained(model_id).save_pretrained(folder)
+    try:
+        generation = GenerationConfig.from_pretrained(model_id)
+    except OSError:  # older repositories keep generation settings in config.json
+        generation = GenerationConfig.from_model_config(AutoConfig.from_pretrained(model_id))
+    generation.save_pretrained(folder)
+
+
+class _WithLanguageTokens:
+    """A tokenizer whose `get_vocab()` has its language tokens: transformers 5 keeps
+    M2M100's `__xx__` out of it, so CTranslate2's converter built a vocabulary too short.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+    def get_vocab(self) -> dict[str, int]:
+        vocab: dict[str, int] = dict(self._tokenizer.get_vocab())
+        for index in getattr(self._tokenizer, "lang_code_to_id", {}).values():
+            vocab.setdefault(self._tokenizer.convert_ids_to_tokens(index), index)
+        return vocab
