@@ -14,7 +14,6 @@ from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
 from bot.replies import ReplyContext, Source, SourceStore
 from bot.typing_indicator import TypingIndicator
 from tasks.contract import TranslateOptions
-from tasks.languages import resolve
 
 
 class TranslateFlow:
@@ -129,11 +128,9 @@ class TranslateFlow:
         return (user.target,) if user.target else ()
 
     async def _user_prefs(self, user: User | None) -> UserPrefs:
-        """Stored languages, else the Telegram app's language, with English second."""
-        stored = await self.prefs.user(user.id) if user else UserPrefs()
-        target = stored.target or resolve((user.language_code if user else None) or "en") or "en"
-        second = stored.second or ("en" if target != "en" else None)
-        return UserPrefs(target, second)
+        if user is None:
+            return await self.prefs.languages_of(None, None)
+        return await self.prefs.languages_of(user.id, user.language_code)
 
 
 def _content(message: Message) -> tuple[str, bool]:

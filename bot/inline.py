@@ -28,7 +28,6 @@ from bot.parsing import parse_translate
 from bot.prefs import PrefsStore
 from bot.replies import ReplyContext
 from tasks.contract import QUEUE_INLINE
-from tasks.languages import resolve
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +146,8 @@ class InlineFlow:
         return int(await self.redis.get(key) or 0) == mine
 
     async def _usual_targets(self, query: InlineQuery) -> tuple[str, ...]:
-        prefs = await self.prefs.user(query.from_user.id)
-        first = prefs.target or resolve(query.from_user.language_code or "en") or "en"
-        second = prefs.second or ("en" if first != "en" else None)
-        return tuple(t for t in (first, second) if t)
+        user = await self.prefs.languages_of(query.from_user.id, query.from_user.language_code)
+        return tuple(t for t in (user.target, user.second) if t)
 
     async def _answer(
         self, qid: str, articles: list[InlineQueryResultArticle], personal: bool

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from tasks.languages import resolve
+
 _USER = "tolmach:user:"
 _CHAT = "tolmach:chat:"
 
@@ -42,6 +44,14 @@ class PrefsStore:
         raw = await self.redis.hgetall(_USER + str(user_id))
         data = _strings(raw)
         return UserPrefs(data.get("target"), data.get("second"))
+
+    async def languages_of(self, user_id: int | None, language_code: str | None) -> UserPrefs:
+        """A user's languages with defaults: stored ones, else the Telegram app's
+        language, with English second (unless that is already the first)."""
+        stored = await self.user(user_id) if user_id is not None else UserPrefs()
+        target = stored.target or resolve(language_code or "en") or "en"
+        second = stored.second or ("en" if target != "en" else None)
+        return UserPrefs(target, second)
 
     async def set_user(self, user_id: int, prefs: UserPrefs) -> None:
         """Replace a user's preferences."""

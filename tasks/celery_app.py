@@ -39,7 +39,10 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         # Batching needs messages buffered in the worker: prefetch a batch's worth.
         "worker_prefetch_multiplier": settings.batch_max_requests,
         # "priority": a worker always empties earlier queues (inline) before later ones.
-        "broker_transport_options": {"visibility_timeout": 3600, "queue_order_strategy": "priority"},
+        "broker_transport_options": {
+            "visibility_timeout": 3600,
+            "queue_order_strategy": "priority",
+        },
         "broker_connection_retry_on_startup": True,
         "result_expires": settings.reply_ttl,
         "worker_hijack_root_logger": True,

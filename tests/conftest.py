@@ -207,8 +207,9 @@ def start_preloaded_worker(proc: Proc, server: RedisServer) -> None:
     client.delete(MODEL_LOADS_KEY)
     proc.start()
     wait_worker_ready(server.url(), proc)
-    wait_until(lambda: client.hlen(MODEL_LOADS_KEY) >= PRELOADED * CONCURRENCY, 120,
-               "preloaded models")
+    wait_until(
+        lambda: client.hlen(MODEL_LOADS_KEY) >= PRELOADED * CONCURRENCY, 120, "preloaded models"
+    )
 
 
 @pytest.fixture(scope="session")

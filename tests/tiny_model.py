@@ -72,6 +72,12 @@ def build_tiny_marian(
     for piece in (processor.id_to_piece(i) for i in range(processor.get_piece_size())):
         vocab.setdefault(piece, len(vocab))
     vocab["<pad>"] = len(vocab)
+    real = len(vocab)
+    # Benchmark sizes: filler entries make the vocabulary as large as the model's (less
+    # the one row Marian keeps beyond it), as converters (CTranslate2) require; the
+    # tokenizer never produces them.
+    for i in range(real, int((dims or {}).get("vocab_size", 0)) - 1):
+        vocab[f"<filler{i}>"] = i
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     tokenizer = MarianTokenizer(
         source_spm=str(folder / "source.spm"),
@@ -95,8 +101,11 @@ def build_tiny_marian(
     with torch.no_grad():
         # Never emit </s>, <unk> or <pad>: outputs are never empty.
         model.final_logits_bias[0, [0, 1, vocab["<pad>"]]] = -1e4
+        # A lone "▁" decodes to nothing either.
+        if "▁" in vocab:
+            model.final_logits_bias[0, vocab["▁"]] = -1e4
         # Padded vocabularies (benchmark sizes): ids past the tokenizer never come out.
-        model.final_logits_bias[0, len(vocab) :] = -1e4
+        model.final_logits_bias[0, real:] = -1e4
     model.generation_config.max_length = max_length
     model.save_pretrained(folder)
     for scratch in ("spm.model", "spm.vocab"):

@@ -1,0 +1,80 @@
+"""Typed errors of the document layer; the bot words each one for the user.
+
+All are `TranslationError`s, so the task layer turns them into a failed result like any other
+engine error. `code` stays inside the contract's `ErrorCode` literal; `reason` names the
+document problem more precisely for the reply.
+"""
+
+from __future__ import annotations
+
+from tasks.contract import ErrorCode
+from tasks.errors import TranslationError
+
+
+class DocumentError(TranslationError):
+    """Base of the errors a document can be refused with."""
+
+    code: ErrorCode = "bad_request"
+    reason: str = "corrupt"
+
+
+class UnsupportedDocument(DocumentError):
+    """The file's extension is not one of the supported formats."""
+
+    reason = "unsupported_format"
+
+    def __init__(self, filename: str, supported: frozenset[str]) -> None:
+        listed = ", ".join(sorted(supported))
+        super().__init__(f"{filename!r}: unsupported document format (supported: {listed})")
+        self.filename = filename
+
+
+class CorruptDocument(DocumentError):
+    """The file has a supported extension but cannot be parsed as that format."""
+
+    reason = "corrupt"
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(f"{filename!r} is damaged or not a valid document: {detail}")
+        self.filename = filename
+
+
+class EncryptedDocument(DocumentError):
+    """The document is encrypted (a password-protected PDF)."""
+
+    reason = "encrypted"
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(f"{filename!r} is encrypted; send a copy without a password")
+        self.filename = filename
+
+
+class BinaryContent(DocumentError):
+    """A text format's file holds binary data (NUL bytes, undecodable bytes)."""
+
+    reason = "binary"
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(f"{filename!r} is not a text file: {detail}")
+        self.filename = filename
+
+
+class DocumentTooLarge(DocumentError):
+    """The document's translatable text is over the character limit."""
+
+    code: ErrorCode = "text_too_long"
+    reason = "too_large"
+
+    def __init__(self, filename: str, chars: int, limit: int) -> None:
+        super().__init__(f"{filename!r} has {chars} characters of text, the limit is {limit}")
+        self.filename, self.chars, self.limit = filename, chars, limit
+
+
+class ArchiveLimits(DocumentError):
+    """A zip-based document is over the unpacking limits (a likely zip bomb)."""
+
+    reason = "archive_limits"
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(f"{filename!r} is refused as a possible zip bomb: {detail}")
+        self.filename = filename
