@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--keystroke", type=float, default=120, help="ms between keystrokes")
     parser.add_argument("--opus", action="store_true", help="opus-mt-sized model (slower)")
+    parser.add_argument("--engine", default="transformers", help="transformers or ctranslate2")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -79,6 +80,8 @@ def main() -> None:
         env = {
             **process_env(url, str(root / "opus-mt-{src}-{tgt}"), emulator.url),
             "PRELOAD_PAIRS": "en-ru",
+            "ENGINE": args.engine,
+            "MODEL_CACHE": str(root / "cache"),
             "NUM_BEAMS": "1",
             "TORCH_THREADS": "0",
         }
@@ -100,6 +103,7 @@ def main() -> None:
             emulator.wait_inline(emulator.push_inline(1, "en>ru Warm up the pipeline"), 60)
             fresh = burst(emulator, args.users, args.keystroke / 1000, SENTENCES)
             cached = burst(emulator, args.users, args.keystroke / 1000, SENTENCES, offset=10_000)
+            single = quiet_repeats(emulator, SENTENCES)
         finally:
             for proc in (bot, worker, server):
                 proc.stop()
@@ -112,7 +116,8 @@ def main() -> None:
     answered = len(fresh)
     print(
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; model: "
-        f"{'opus-mt-en-ru sizes' if args.opus else 'tiny'} (random weights), 1 worker process; "
+        f"{'opus-mt-en-ru sizes' if args.opus else 'tiny'} (random weights), {args.engine}, "
+        "1 worker process; "
         f"{args.users} users typing, a keystroke every {args.keystroke:.0f} ms."
     )
     print(
@@ -120,12 +125,17 @@ def main() -> None:
         f"p50 {percentile(fresh, 50) * 1000:.0f} ms, p95 {percentile(fresh, 95) * 1000:.0f} ms"
     )
     print(
-        f"cached repeats: p50 {percentile(cached, 50) * 1000:.1f} ms, "
+        f"cached repeats during a burst: p50 {percentile(cached, 50) * 1000:.1f} ms, "
         f"p95 {percentile(cached, 95) * 1000:.1f} ms"
     )
     print(
+        f"a cached repeat on a quiet bot: p50 {percentile(single, 50) * 1000:.1f} ms, "
+        f"p95 {percentile(single, 95) * 1000:.1f} ms"
+    )
+    print(
         f"targets: p95 <= 1000 ms: {'yes' if percentile(fresh, 95) <= 1 else 'NO'}; "
-        f"cached p95 <= 20 ms: {'yes' if percentile(cached, 95) <= 0.02 else 'NO'}"
+        f"cached repeat p95 <= 20 ms: {'yes' if percentile(single, 95) <= 0.02 else 'NO'} "
+        f"(during the burst: {'yes' if percentile(cached, 95) <= 0.02 else 'NO'})"
     )
 
 
@@ -152,6 +162,18 @@ def burst(
     return [
         answered_at[qid] - at for queries in pushed for qid, at in queries if qid in answered_at
     ]
+
+
+def quiet_repeats(emulator: BotApiEmulator, sentences: list[str], rounds: int = 20) -> list[float]:
+    """Latencies (s) of already-translated queries sent one at a time."""
+    out = []
+    for i in range(rounds):
+        started = time.monotonic()
+        emulator.wait_inline(
+            emulator.push_inline(50_000 + i, "en>ru " + sentences[i % len(sentences)])
+        )
+        out.append(time.monotonic() - started)
+    return out
 
 
 def _pings(url: str) -> bool:

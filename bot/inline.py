@@ -33,9 +33,15 @@ log = logging.getLogger(__name__)
 
 _SEQ, _STATE, _RESULTS = "tolmach:iq:seq:", "tolmach:iq:state:", "tolmach:iq:results:"
 _ANSWERED, _CACHE = "tolmach:iq:answered:", "tolmach:iq:cache:"
+# Store ARGV[1] at KEYS[1] unless a larger number is there already.
+_KEEP_MAX = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', 60) end
+"""
 DEBOUNCE = 0.35
 DEADLINE = 8.0
 CACHE_SECONDS = 3600
+MAX_TARGETS = 3
 
 
 class InlineFlow:
@@ -56,8 +62,8 @@ class InlineFlow:
         self.debounce, self.deadline = debounce, deadline
         self._timers: set[asyncio.Task[None]] = set()
 
-    async def query(self, query: InlineQuery) -> None:
-        """Handle one inline query (the newest of its user wins)."""
+    async def query(self, query: InlineQuery, order: int) -> None:
+        """Handle one inline query; `order` (the update id) says which is newest."""
         locale = query.from_user.language_code or "en"
         try:
             request = parse_translate(query.query)
@@ -66,18 +72,22 @@ class InlineFlow:
         if request is None or not request.text:
             await self._answer(query.id, [self._help(locale)], personal=False)
             return
-        targets = request.targets or await self._usual_targets(query)
+        # Requested targets first, then the user's usual ones (never the source).
+        usual = await self._usual_targets(query)
+        extra = tuple(t for t in usual if t not in request.targets and t != request.src)
+        targets = (request.targets + extra)[:MAX_TARGETS]
+        personal = len(targets) > len(request.targets)
         key = _CACHE + _digest(request.src, targets, request.text)
         # A cached answer costs nothing: no debounce for it.
         if (cached := await self.redis.get(key)) is not None:
             articles = [_article(*item) for item in json.loads(cached)]
-            await self._answer(query.id, articles, personal=not request.targets)
+            await self._answer(query.id, articles, personal=personal)
             return
-        if not await self._newest(query):
+        if not await self._newest(query, order):
             return  # the user typed on; that later query will be answered
         state = {
             "targets": targets,
-            "personal": not request.targets,
+            "personal": personal,
             "locale": locale,
             "cache": key,
         }
@@ -138,12 +148,13 @@ class InlineFlow:
         usage = self.phrases(texts.INLINE_HELP, locale)
         return _article("help", title, usage, usage)
 
-    async def _newest(self, query: InlineQuery) -> bool:
+    async def _newest(self, query: InlineQuery, order: int) -> bool:
+        # Handlers run concurrently, so arrival order comes from the update id, and
+        # the newest query of the user wins even if an older one is handled later.
         key = _SEQ + str(query.from_user.id)
-        mine = await self.redis.incr(key)
-        await self.redis.expire(key, 60)
+        await self.redis.eval(_KEEP_MAX, 1, key, order)
         await asyncio.sleep(self.debounce)
-        return int(await self.redis.get(key) or 0) == mine
+        return int(await self.redis.get(key) or 0) == order
 
     async def _usual_targets(self, query: InlineQuery) -> tuple[str, ...]:
         user = await self.prefs.languages_of(query.from_user.id, query.from_user.language_code)

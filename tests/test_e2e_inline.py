@@ -109,3 +109,20 @@ def test_busy_workers_get_a_busy_answer(
     # The late result arrives once the worker is back; the query is not answered twice.
     wait_until(lambda: requests_done(redis_server) > 0, 30, "the late translation")
     no_rejections(emulator)
+
+
+def test_requested_targets_first_then_the_users_usual_ones(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    emulator.push_message(chat_id, "/lang ru en")
+    emulator.wait_for(chat_id)
+    german = "Guten Morgen, wie geht es dir heute?"
+    answer = emulator.wait_inline(emulator.push_inline(chat_id, f"de>en {german}"))
+    english = ref(model_template, "de", "en", german)
+    assert [a["id"] for a in answer["results"]] == ["en", "ru"]
+    assert [a["input_message_content"]["message_text"] for a in answer["results"]] == [
+        english,
+        ref(model_template, "en", "ru", english),
+    ]
+    assert answer["is_personal"] is True
+    no_rejections(emulator)

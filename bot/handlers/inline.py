@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import InlineQuery
+from aiogram.types import InlineQuery, Update
 
 from bot.inline import InlineFlow
 
@@ -11,6 +11,6 @@ router = Router(name=__name__)
 
 
 @router.inline_query()
-async def inline_query(query: InlineQuery, inline: InlineFlow) -> None:
+async def inline_query(query: InlineQuery, event_update: Update, inline: InlineFlow) -> None:
     """Translate the query (debounced) and answer with one article per target."""
-    await inline.query(query)
+    await inline.query(query, order=event_update.update_id)
