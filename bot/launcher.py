@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -85,7 +86,7 @@ def start_private_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], st
     while not redis_reachable(local):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"could not start redis-server on port {port}")
-        time.sleep(0.1)
+        threading.Event().wait(0.1)
     return proc, local
 
 
@@ -103,16 +104,12 @@ def run_all() -> int:
         subprocess.Popen(bot_command(), env=env),
     ]
     children[:0] = services  # stop the services before Redis
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    while not stopping and all(p.poll() is None for p in services):
-        time.sleep(0.2)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # A supervisor, not the bot's event loop: waiting here blocks nothing else.
+    while not stopping.wait(0.2) and all(p.poll() is None for p in services):
+        pass
     code = next((p.returncode for p in services if p.returncode), 0)
     for proc in children:
         if proc.poll() is None:

@@ -1,7 +1,7 @@
 """The result listener: Celery's Redis result backend PUBLISHes every stored
 result; we subscribe to those channels and hand finished ones to delivery.
 
-No polling for results and no blocking `AsyncResult.get()`. A sweep over the
+No polling for results and no blocking wait on a result. A sweep over the
 pending contexts at start (and now and then after) delivers results that were
 published while no bot was listening.
 """

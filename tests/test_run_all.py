@@ -1,0 +1,49 @@
+"""`tolmach run` on a machine without a running Redis: it starts one, a worker and the
+bot, answers through the emulator, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import TOKEN, process_env
+from tests.emulator import BotApiEmulator
+from tests.procs import Proc, free_port, python, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def own_emulator() -> Iterator[BotApiEmulator]:
+    emulator = BotApiEmulator(TOKEN)  # not the session's: its bot must not poll this one
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+def test_run_starts_redis_worker_and_bot(
+    own_emulator: BotApiEmulator, model_template: str, logdir: Path, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens here: `tolmach run` must start Redis itself
+    env = {
+        **process_env(f"redis://127.0.0.1:{port}/0", model_template, own_emulator.url),
+        "TOLMACH_DATA": str(tmp_path),
+    }
+    run = Proc("tolmach-run", python("-m", "bot.cli", "run"), env, logdir).start()
+    try:
+        own_emulator.push_message(77, "/translate en>ru Hello, world")
+        [reply] = own_emulator.wait_for(77, timeout=120)
+        assert reply["text"] and reply["reply_to_message"]["message_id"] == 1
+        assert (tmp_path / "redis").is_dir()
+        assert run.popen is not None
+        children = psutil.Process(run.popen.pid).children(recursive=True)
+        assert any("redis-server" in " ".join(c.cmdline()) for c in children)
+        run.popen.send_signal(signal.SIGINT)
+        run.popen.wait(60)
+        assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+    finally:
+        run.stop()
