@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import TOKEN, process_env
 from tests.emulator import BotApiEmulator
-from tests.procs import Proc, free_port, python, wait_until
+from tests.procs import Proc, free_port, python
 
 pytestmark = pytest.mark.e2e
 
