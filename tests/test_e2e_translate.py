@@ -116,3 +116,17 @@ def test_answer_survives_bot_restart(
     assert reply["text"] == expected
     wait_until(lambda: client.zcard(PENDING) == 0, 10, "the context to be cleared")
     assert len(emulator.sent_to(chat_id)) == 1
+
+
+def test_429_is_waited_out_and_delivered_once(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 2", retry_after=2)
+    emulator.push_message(chat_id, "/translate en>ru Good morning, dear friends!")
+    [reply] = emulator.wait_for(chat_id, timeout=60)
+    [expected] = reference_translate(
+        model_dir(model_template, "en", "ru"), ["Good morning, dear friends!"], NUM_BEAMS
+    )
+    assert reply["text"] == expected
+    assert ("sendMessage", "Too Many Requests: retry after 2") in emulator.errors
+    assert len(emulator.sent_to(chat_id)) == 1
