@@ -46,6 +46,9 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "broker_connection_retry_on_startup": True,
         "result_expires": settings.reply_ttl,
         "worker_hijack_root_logger": True,
+        # PRELOAD_PAIRS load in worker_process_init, before a child reports "up"; a
+        # model download can take minutes, and Celery kills children slower than this.
+        "worker_proc_alive_timeout": 900,
     }
 
 
