@@ -25,7 +25,7 @@ from bot.errors import BotError
 from bot.i18n import Texts
 from bot.jobs import TranslationJobs
 from bot.parsing import parse_translate
-from bot.prefs import PrefsStore
+from bot.prefs import PrefsStore, as_text
 from bot.replies import ReplyContext
 from tasks.contract import QUEUE_INLINE
 
@@ -124,7 +124,7 @@ class InlineFlow:
             return
         state = json.loads(raw)
         stored = await self.redis.hgetall(_RESULTS + qid)
-        results = {_text(k): json.loads(v) for k, v in stored.items()}
+        results = {as_text(k): json.loads(v) for k, v in stored.items()}
         items = [self._item(tgt, results.get(tgt), state["locale"]) for tgt in state["targets"]]
         if all(ok for ok, _ in items):
             await self.redis.set(
@@ -184,7 +184,3 @@ def _article(item_id: str, title: str, description: str, message: str) -> Inline
 
 def _digest(src: str, targets: tuple[str, ...], text: str) -> str:
     return hashlib.blake2b(f"{src}|{','.join(targets)}|{text}".encode(), digest_size=16).hexdigest()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

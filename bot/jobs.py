@@ -58,6 +58,6 @@ class TranslationJobs:
 
     async def _forget(self, task_id: str) -> None:
         try:
-            await self.replies.drop(task_id)
+            await self.replies.done(task_id)
         except (RedisError, OSError):
             log.warning("could not drop context %s", task_id)

@@ -79,8 +79,9 @@ class PrefsStore:
 
 
 def _strings(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in raw.items()}
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as str (clients here return bytes)."""
     return value.decode() if isinstance(value, bytes) else value

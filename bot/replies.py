@@ -69,17 +69,13 @@ class ReplyStore:
         await self.redis.delete(_CLAIM + task_id)
 
     async def done(self, task_id: str) -> None:
-        """Forget a context whose answer was sent."""
+        """Forget a context whose answer was sent (or whose task was never queued)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(_CONTEXT + task_id)
             pipe.zrem(PENDING, task_id)
             # The claim stays until it expires: a duplicate result arriving now
             # must not find the context gone *and* the claim free at once.
             await pipe.execute()
-
-    async def drop(self, task_id: str) -> None:
-        """Forget a context whose task was never queued."""
-        await self.done(task_id)
 
     async def pending(self, older_than: float = 0.0) -> list[str]:
         """Task ids still waiting for an answer, oldest first."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.launcher import worker_command
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python, wait_until
 from tests.tiny_model import build_tiny_m2m100, build_tiny_marian
@@ -131,22 +132,17 @@ def stack_env(
 
 def worker_proc(name: str, env: dict[str, str], logdir: Path, concurrency: int = 2) -> Proc:
     """A real `celery -A tasks worker` process."""
-    args = python(
-        "-m",
-        "celery",
-        "-A",
-        "tasks",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "-P",
-        "prefork",
-        "-c",
-        str(concurrency),
-        "-n",
-        f"{name}@%h",
-        "--without-gossip",
-        "--without-mingle",
+    args = worker_command(
+        [
+            "-P",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "-n",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ]
     )
     return Proc(name, args, env, logdir)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 Writer = Callable[[list[str]], bytes]
 
@@ -50,3 +51,21 @@ def changed(old: list[str], new: list[str]) -> list[tuple[int, str]]:
     return [
         (i, text) for i, (before, text) in enumerate(zip(old, new, strict=True)) if before != text
     ]
+
+
+class ElementSlot:
+    """The text of an XML element, or the text after it (its tail): lxml and odfdo alike."""
+
+    def __init__(self, element: Any, tail: bool) -> None:
+        self.element, self.tail = element, tail
+
+    def get(self) -> str:
+        """The slot's current text ("" when there is none)."""
+        return str((self.element.tail if self.tail else self.element.text) or "")
+
+    def set(self, text: str) -> None:
+        """Replace the slot's text."""
+        if self.tail:
+            self.element.tail = text
+        else:
+            self.element.text = text

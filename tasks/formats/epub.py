@@ -21,6 +21,7 @@ import ebooklib
 from ebooklib import epub
 from lxml import etree
 
+from tasks.formats.base import ElementSlot as _Slot
 from tasks.formats.base import Parsed, changed
 from tasks.formats.html import SKIPPED, normalize_space
 
@@ -30,22 +31,6 @@ _PARSER = etree.XMLParser(
 _CONTAINER_NS = {"c": "urn:oasis:names:tc:opendocument:xmlns:container"}
 _TITLE = "{http://purl.org/dc/elements/1.1/}title"
 _NCX_TEXT = "{http://www.daisy.org/z3986/2005/ncx/}text"
-
-
-class _Slot:
-    """The text of an element, or the text after it (its tail)."""
-
-    def __init__(self, element: Any, tail: bool) -> None:
-        self.element, self.tail = element, tail
-
-    def get(self) -> str:
-        return str((self.element.tail if self.tail else self.element.text) or "")
-
-    def set(self, text: str) -> None:
-        if self.tail:
-            self.element.tail = text
-        else:
-            self.element.text = text
 
 
 def load(name: str, data: bytes) -> Parsed:

@@ -14,6 +14,7 @@ from typing import Any
 
 from odfdo import Document, Element
 
+from tasks.formats.base import ElementSlot as _Slot
 from tasks.formats.base import Parsed, changed
 
 _PARAGRAPHS = ".//text:p | .//text:h"
@@ -21,22 +22,6 @@ _PAGE_PARAGRAPHS = ".//style:master-page//text:p | .//style:master-page//text:h"
 # Inline containers whose own text is prose; other children (text:s, fields, notes, frames)
 # hold no translatable text of their own or hold whole paragraphs, read separately.
 _INLINE = frozenset({"text:span", "text:a", "text:meta", "text:ruby-base"})
-
-
-class _Slot:
-    """The text of an element, or the text after it (its tail)."""
-
-    def __init__(self, element: Element, tail: bool) -> None:
-        self.element, self.tail = element, tail
-
-    def get(self) -> str:
-        return (self.element.tail or "") if self.tail else self.element.text
-
-    def set(self, text: str) -> None:
-        if self.tail:
-            self.element.tail = text
-        else:
-            self.element.text = text
 
 
 def load(name: str, data: bytes) -> Parsed:
