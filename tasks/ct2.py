@@ -17,7 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tasks.engine import EngineOptions, LanguageTokens, is_multilingual
+from tasks.ct2_tokens import TokenCodec, load_codec, read_generation
+from tasks.engine import EngineOptions
 from tasks.errors import ModelUnavailable, UnsupportedPair
 from tasks.registry import looks_local
 
@@ -37,13 +38,17 @@ class CTranslate2Translator:
     """A seq2seq model run by CTranslate2: opus-mt pairs, NLLB-200, M2M100."""
 
     def __init__(
-        self, model_id: str, translator: Any, tokenizer: Any, generation: Any, num_beams: int
+        self,
+        model_id: str,
+        translator: Any,
+        codec: TokenCodec,
+        generation: dict[str, Any],
+        num_beams: int,
     ) -> None:
         self.model_id = model_id
         self.translator = translator
-        self.tokenizer = tokenizer
+        self.codec = codec
         self.num_beams = num_beams
-        self.languages = LanguageTokens(tokenizer) if is_multilingual(tokenizer) else None
         self.max_decoding_length, self.min_decoding_length = decoding_limits(generation)
         # src_lang is tokenizer state; one batch at a time sets and uses it.
         self._lock = threading.Lock()
@@ -59,7 +64,6 @@ class CTranslate2Translator:
                 repository from an unreachable hub).
         """
         import ctranslate2
-        from transformers import AutoTokenizer, GenerationConfig
 
         device = options.device
         if device == "auto":
@@ -72,26 +76,24 @@ class CTranslate2Translator:
         translator = ctranslate2.Translator(
             str(folder), device, compute_type=compute_type, inter_threads=1, intra_threads=threads
         )
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        generation = GenerationConfig.from_pretrained(folder)
+        codec = load_codec(folder)
         log.info("loaded %r on %s (%s) from %r", model_id, device, compute_type, str(folder))
-        return cls(model_id, translator, tokenizer, generation, options.num_beams)
+        return cls(model_id, translator, codec, read_generation(folder), options.num_beams)
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         """Translate texts in one CTranslate2 call (greedy or beam search)."""
         if not texts:
             return []
         prefix: list[list[str]] | None = None
+        src_code: str | None = None
         with self._lock:
-            if self.languages is not None:
-                src_code, tgt_code = self.languages.code(src), self.languages.code(tgt)
+            languages = self.codec.languages
+            if languages is not None:
+                src_code, tgt_code = languages.code(src), languages.code(tgt)
                 if src_code is None or tgt_code is None:
                     raise UnsupportedPair(src, tgt, self.model_id)
-                self.tokenizer.src_lang = src_code
-                token = self.tokenizer.convert_ids_to_tokens(self.languages.forced_bos(tgt_code))
-                prefix = [[token]] * len(texts)
-            ids = [self.tokenizer.encode(t, truncation=True, max_length=MAX_INPUT) for t in texts]
-            tokens = [self.tokenizer.convert_ids_to_tokens(i) for i in ids]
+                prefix = [[self.codec.language_token(tgt_code)]] * len(texts)
+            tokens = self.codec.encode(texts, src_code, MAX_INPUT)
         results = self.translator.translate_batch(
             tokens,
             target_prefix=prefix,
@@ -104,22 +106,20 @@ class CTranslate2Translator:
         )
         # The target prefix is the language token: not text (and not always special).
         skip = 1 if prefix else 0
-        out = [self.tokenizer.convert_tokens_to_ids(r.hypotheses[0][skip:]) for r in results]
-        decoded: list[str] = self.tokenizer.batch_decode(out, skip_special_tokens=True)
-        return [text.strip() for text in decoded]
+        return self.codec.decode([r.hypotheses[0][skip:] for r in results])
 
 
-def decoding_limits(generation: Any) -> tuple[int, int]:
+def decoding_limits(generation: dict[str, Any]) -> tuple[int, int]:
     """CTranslate2's (max, min) decoding lengths that match transformers' `generate`.
 
     transformers counts the decoder start token in max_length and min_length, and a
     forced EOS takes the last place; CTranslate2 counts neither (but does count a
     target prefix, as transformers counts the forced language token).
     """
-    max_length = int(getattr(generation, "max_length", None) or DEFAULT_MAX_LENGTH)
-    forced_eos = getattr(generation, "forced_eos_token_id", None) is not None
+    max_length = int(generation.get("max_length") or DEFAULT_MAX_LENGTH)
+    forced_eos = generation.get("forced_eos_token_id") is not None
     longest = max(max_length - 1 - int(forced_eos), 1)
-    shortest = int(getattr(generation, "min_length", None) or 0) - 1
+    shortest = int(generation.get("min_length") or 0) - 1
     return longest, min(max(shortest, 0), longest)
 
 

@@ -192,13 +192,48 @@ def test_multilingual_matches_transformers(tmp_path: Path) -> None:
         ct2.translate_batch(TEXTS, "en", "fr")
 
 
-class Generation:
-    def __init__(self, **values: object) -> None:
-        self.__dict__.update(values)
-
-
 def test_decoding_limits_count_like_transformers() -> None:
-    assert decoding_limits(Generation(max_length=16, forced_eos_token_id=0)) == (14, 0)
-    assert decoding_limits(Generation(max_length=200, min_length=10)) == (199, 9)
-    assert decoding_limits(Generation(max_length=16, min_length=16)) == (15, 15)
-    assert decoding_limits(Generation()) == (511, 0)
+    assert decoding_limits({"max_length": 16, "forced_eos_token_id": 0}) == (14, 0)
+    assert decoding_limits({"max_length": 200, "min_length": 10}) == (199, 9)
+    assert decoding_limits({"max_length": 16, "min_length": 16}) == (15, 15)
+    assert decoding_limits({}) == (511, 0)
+
+
+CODEC_TEXTS = [
+    *TEXTS,
+    "",
+    "   spaces  around   ",
+    ">>ru<< with a target code",
+    "Unicode: ĉapelo, 東京, emoji 🙂, tabs\tand\nnew lines",
+    "x" * 2000,
+]
+
+
+def test_marian_pieces_tokenize_like_transformers(marian: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from tasks.ct2_tokens import MarianPieces
+
+    hf = AutoTokenizer.from_pretrained(marian)
+    pieces = MarianPieces(marian)
+    for text in CODEC_TEXTS:
+        ids = hf.encode(text, truncation=True, max_length=512)
+        assert pieces.encode([text], None, 512) == [hf.convert_ids_to_tokens(ids)], text
+        # Decoding the source pieces back (same spm both sides in the tiny model).
+        expected = hf.decode(ids, skip_special_tokens=True).strip()
+        assert pieces.decode([hf.convert_ids_to_tokens(ids)]) == [expected], text
+
+
+def test_marian_worker_never_imports_torch(marian: Path, tmp_path: Path) -> None:
+    # torch costs ~200 MB of RSS; a CTranslate2 opus-mt worker has no use for it.
+    CTranslate2Translator.load(str(marian), options(tmp_path))  # convert here
+    code = (
+        "import sys; from tasks.ct2 import CTranslate2Translator as T;"
+        "from tasks.engine import EngineOptions as O;"
+        "t = T.load(sys.argv[1], O(device='cpu', engine='ctranslate2', cache_dir=sys.argv[2]));"
+        "t.translate_batch(['Hello, world'], 'en', 'ru');"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))"
+    )
+    args = [sys.executable, "-c", code, str(marian), str(tmp_path)]
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
