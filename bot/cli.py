@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     tr = sub.add_parser("translate", help="translate from the terminal, no Telegram")
     tr.add_argument("pair", help="e.g. en>ru")
     tr.add_argument("text", nargs="+", help="the text (or - to read standard input)")
+    add_models_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -27,8 +28,40 @@ def main(argv: list[str] | None = None) -> int:
         return launcher.run_one(launcher.bot_command())
     if args.command == "worker":
         return launcher.run_one(launcher.worker_command(args.celery_args))
+    if args.command == "models":
+        return manage_models(args.models_command, getattr(args, "pairs", []))
     text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
     return translate_here(args.pair, text)
+
+
+def add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`tolmach models download PAIR…` and `tolmach models list`."""
+    models = sub.add_parser("models", help="fetch models ahead of time, or list those here")
+    actions = models.add_subparsers(dest="models_command", required=True)
+    fetch = actions.add_parser("download", help="fetch (and convert) the models of pairs")
+    fetch.add_argument("pairs", nargs="+", help="e.g. en-ru ru-en")
+    actions.add_parser("list", help="models in the hub cache and MODEL_CACHE")
+
+
+def manage_models(command: str, pairs: list[str]) -> int:
+    """Run `models download|list` (model code lives in tasks/, imported only here)."""
+    from config import load_settings
+    from tasks.models import ModelsError, download, human, present
+
+    settings = load_settings()
+    if command == "list":
+        rows = present(settings)
+        for row in rows:
+            print(f"{row.name:<44} {human(row.size):>9}  {row.engine:<20} {row.where}")
+        if not rows:
+            print("no models here yet (tolmach models download en-ru)", file=sys.stderr)
+        return 0
+    try:
+        download(settings, pairs, print)
+    except ModelsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def translate_here(pair: str, text: str) -> int:

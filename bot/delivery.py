@@ -15,6 +15,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
@@ -22,6 +23,7 @@ from bot import texts
 from bot.i18n import Texts
 from bot.inline import InlineFlow
 from bot.keyboards import other_languages
+from bot.listener import Deliver
 from bot.replies import ReplyContext
 from bot.splitting import split_message
 from bot.typing_indicator import TypingIndicator
@@ -74,8 +76,10 @@ class Delivery:
         typing: TypingIndicator,
         inline: InlineFlow,
         attempts: int = 5,
+        documents: Deliver | None = None,
     ) -> None:
         self.bot = bot
+        self.documents = documents
         self.inline = inline
         self.phrases = phrases
         self.typing = typing
@@ -85,6 +89,9 @@ class Delivery:
         """Answer one request (possibly in several messages)."""
         if context.kind == "inline":
             await self.inline.collect(context, meta)
+            return
+        if context.kind == "document" and self.documents is not None:
+            await self.documents(context, meta)
             return
         self.typing.done(context.chat_id)
         text = render(meta, context, self.phrases)
@@ -132,7 +139,7 @@ class Delivery:
                 if mode is None or "parse entities" not in exc.message:
                     raise
                 mode, text = None, html.unescape(_TAG.sub("", text))
-            except TelegramNetworkError as exc:
+            except (TelegramNetworkError, TelegramServerError) as exc:
                 if attempt == self.attempts - 1:
                     raise
                 log.warning("network error sending to %r: %r", context.chat_id, exc)

@@ -46,3 +46,23 @@ class NoTarget(BotError):
 
 class AdminsOnly(BotError):
     """A group setting changed by someone who is not an admin."""
+
+
+class RateLimited(BotError):
+    """A user or chat sent more than its share; `notify` only on the first refusal."""
+
+    def __init__(self, retry_after: int, notify: bool) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after, self.notify = retry_after, notify
+
+
+class Busy(BotError):
+    """The queues are full; nothing was accepted."""
+
+    def __init__(self, retry_after: int, notify: bool) -> None:
+        super().__init__(f"busy, retry after {retry_after}s")
+        self.retry_after, self.notify = retry_after, notify
+
+
+class NotAllowed(BotError):
+    """Allow-list mode and this user or chat is not on it."""

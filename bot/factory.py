@@ -9,15 +9,24 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from celery import Celery
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.delivery import Delivery
+from bot.documents import DocumentFlow
+from bot.documents_delivery import DocumentDelivery
 from bot.flow import TranslateFlow
+from bot.gate import Gate, Throttle
 from bot.handlers import routers
 from bot.i18n import Texts, create_i18n
 from bot.inline import InlineFlow
 from bot.jobs import TranslationJobs
+from bot.limits import AllowList, Limiter, Rates
 from bot.listener import ResultListener
+from bot.metrics import BotMetrics, CountUpdates
 from bot.middlewares import OncePerMessage
 from bot.prefs import PrefsStore
 from bot.replies import ReplyStore, SourceStore
@@ -39,6 +48,10 @@ class Services:
     typing: TypingIndicator
     flow: TranslateFlow
     inline: InlineFlow
+    metrics: BotMetrics
+    limiter: Limiter
+    jobs: TranslationJobs
+    documents: DocumentFlow | None = None
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -48,9 +61,22 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
+def redis_pool(settings: Settings) -> BlockingConnectionPool:
+    """A pool that makes a burst of updates wait for a connection instead of failing,
+    and retries with backoff (after a Redis restart, pooled connections fail once)."""
+    return BlockingConnectionPool.from_url(
+        str(settings.redis_url),
+        max_connections=100,
+        timeout=30,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 def create_services(settings: Settings, bot: Bot) -> Services:
     """Redis clients, the Celery producer (no result backend: we listen ourselves)."""
-    redis = Redis.from_url(str(settings.redis_url), health_check_interval=30)
+    redis = Redis(connection_pool=redis_pool(settings))
     producer = make_celery(settings, results=False)
     replies = ReplyStore(redis, ttl=settings.reply_ttl)
     prefs = PrefsStore(redis)
@@ -61,10 +87,25 @@ def create_services(settings: Settings, bot: Bot) -> Services:
         jobs, prefs, SourceStore(redis, settings.reply_ttl), typing, settings.max_text_chars
     )
     phrases = Texts(i18n)
+    limiter = Limiter(redis, Rates.from_settings(settings))
     inline = InlineFlow(
-        jobs, prefs, redis, bot, phrases, settings.inline_debounce, settings.inline_deadline
+        jobs,
+        prefs,
+        redis,
+        bot,
+        phrases,
+        settings.inline_debounce,
+        settings.inline_deadline,
+        limiter,
     )
-    return Services(redis, producer, replies, prefs, i18n, phrases, typing, flow, inline)
+    metrics = BotMetrics(redis)
+    services = Services(
+        redis, producer, replies, prefs, i18n, phrases, typing, flow, inline, metrics, limiter, jobs
+    )
+    services.documents = DocumentFlow(
+        bot, producer, replies, prefs, redis, phrases, settings.document_byte_limit
+    )
+    return services
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
@@ -76,8 +117,15 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         prefs=services.prefs,
         phrases=services.phrases,
         redis=services.redis,
+        metrics=services.metrics,
+        documents=services.documents,
     )
     dispatcher.update.outer_middleware(OncePerMessage(services.redis))
+    dispatcher.update.outer_middleware(CountUpdates(services.metrics))  # after dedup
+    dispatcher.update.outer_middleware(Gate(AllowList(settings), services.limiter))
+    throttle = Throttle(services.limiter)
+    for observer in (dispatcher.message, dispatcher.edited_message, dispatcher.callback_query):
+        observer.middleware(throttle)  # inner: runs after a `costly` handler's filters matched
     SimpleI18nMiddleware(services.i18n).setup(dispatcher)
     dispatcher.include_routers(*routers())
     return dispatcher
@@ -85,5 +133,18 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
 
 def create_listener(bot: Bot, services: Services) -> ResultListener:
     """The result listener that answers finished tasks."""
-    delivery = Delivery(bot, services.phrases, services.typing, services.inline)
-    return ResultListener(services.redis, services.replies, delivery)
+    documents = services.documents
+    delivery = Delivery(
+        bot,
+        services.phrases,
+        services.typing,
+        services.inline,
+        documents=DocumentDelivery(documents) if documents else None,
+    )
+    return ResultListener(
+        services.redis,
+        services.replies,
+        services.metrics.timed(delivery),
+        progress=documents.on_progress if documents else None,
+        requeue=services.jobs.requeue_stale,
+    )

@@ -21,9 +21,10 @@ from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessag
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.errors import BotError
+from bot.errors import BotError, Busy, RateLimited
 from bot.i18n import Texts
 from bot.jobs import TranslationJobs
+from bot.limits import Limiter
 from bot.parsing import parse_translate
 from bot.prefs import PrefsStore, as_text
 from bot.replies import ReplyContext
@@ -56,8 +57,10 @@ class InlineFlow:
         phrases: Texts,
         debounce: float = DEBOUNCE,
         deadline: float = DEADLINE,
+        limiter: Limiter | None = None,
     ) -> None:
         self.jobs, self.prefs, self.redis, self.bot = jobs, prefs, redis, bot
+        self.limiter = limiter
         self.phrases = phrases
         self.debounce, self.deadline = debounce, deadline
         self._timers: set[asyncio.Task[None]] = set()
@@ -85,6 +88,8 @@ class InlineFlow:
             return
         if not await self._newest(query, order):
             return  # the user typed on; that later query will be answered
+        if not await self._admitted(query, locale):
+            return
         state = {
             "targets": targets,
             "personal": personal,
@@ -143,6 +148,21 @@ class InlineFlow:
         failed = self.phrases(texts.UNSUPPORTED_PAIR, locale, src=result.get("src", "?"), tgt=tgt)
         return False, [tgt, failed, tgt, failed]
 
+    async def _admitted(self, query: InlineQuery, locale: str) -> bool:
+        """Rate limits count queries that reach the workers (after debounce and cache)."""
+        if self.limiter is None:
+            return True
+        try:
+            await self.limiter.admit(query.from_user.id, None, group=False)
+        except (RateLimited, Busy) as refused:
+            phrase = texts.BUSY if isinstance(refused, Busy) else texts.RATE_LIMITED
+            text = self.phrases(phrase, locale, seconds=refused.retry_after)
+            await self._answer(
+                query.id, [_article("limited", text, "", text)], personal=True, cache=0
+            )
+            return False
+        return True
+
     def _help(self, locale: str) -> InlineQueryResultArticle:
         title = self.phrases(texts.INLINE_HELP_TITLE, locale)
         usage = self.phrases(texts.INLINE_HELP, locale)
@@ -161,13 +181,17 @@ class InlineFlow:
         return tuple(t for t in (user.target, user.second) if t)
 
     async def _answer(
-        self, qid: str, articles: list[InlineQueryResultArticle], personal: bool
+        self,
+        qid: str,
+        articles: list[InlineQueryResultArticle],
+        personal: bool,
+        cache: int | None = None,
     ) -> None:
         results: list[Any] = list(articles)
+        if cache is None:
+            cache = 60 if personal else 300
         try:
-            await self.bot.answer_inline_query(
-                qid, results, cache_time=60 if personal else 300, is_personal=personal
-            )
+            await self.bot.answer_inline_query(qid, results, cache_time=cache, is_personal=personal)
         except TelegramAPIError as exc:
             # A query answered too late is simply gone; nothing else can be done.
             log.info("inline query %s not answered: %r", qid, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from typing import Any
 
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -15,6 +16,9 @@ from bot.replies import ReplyContext, ReplyStore
 from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateOptions, translate_args
 
 log = logging.getLogger(__name__)
+# A send_task takes milliseconds; a request saved this long ago and still not marked
+# queued belongs to a bot that died in between.
+STALE_AFTER = 10.0
 
 
 class TranslationJobs:
@@ -38,23 +42,46 @@ class TranslationJobs:
         Raises:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
         """
-        task_id = str(uuid.uuid4())
+        return await self.submit(context, TRANSLATE, translate_args(text, src, tgt, options), queue)
+
+    async def submit(
+        self, context: ReplyContext, name: str, args: list[Any], queue: str, task_id: str = ""
+    ) -> str:
+        """Save the reply context, then send task `name`; returns the task id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the request (nothing was accepted).
+        """
+        task_id = task_id or str(uuid.uuid4())
+        job = {"name": name, "args": args, "queue": queue}
         try:
             # The context goes first: a fast worker may finish before send_task returns.
-            await self.replies.save(task_id, context)
-            # send_task does blocking socket I/O; keep it off the event loop.
-            await asyncio.to_thread(
-                self.producer.send_task,
-                TRANSLATE,
-                args=translate_args(text, src, tgt, options),
-                task_id=task_id,
-                queue=queue,
-            )
+            await self.replies.save(task_id, context, job)
+            await self._send(task_id, job)
         except (OperationalError, RedisError, OSError) as exc:
             log.warning("could not queue %s: %r", task_id, exc)
             await self._forget(task_id)
             raise QueueUnavailable from exc
         return task_id
+
+    async def requeue_stale(self, older_than: float = STALE_AFTER) -> int:
+        """Send again the tasks of requests a bot accepted but died before queueing."""
+        stale = await self.replies.unqueued(older_than)
+        for task_id, job in stale:
+            log.warning("task %s was accepted but never queued; sending it now", task_id)
+            await self._send(task_id, job)
+        return len(stale)
+
+    async def _send(self, task_id: str, job: dict[str, Any]) -> None:
+        # send_task does blocking socket I/O; keep it off the event loop.
+        await asyncio.to_thread(
+            self.producer.send_task,
+            job["name"],
+            args=job["args"],
+            task_id=task_id,
+            queue=job["queue"],
+        )
+        await self.replies.queued(task_id)
 
     async def _forget(self, task_id: str) -> None:
         try:

@@ -12,27 +12,37 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.replies import ReplyContext, ReplyStore
-from tasks.contract import READY_STATES, RESULT_KEY_PREFIX
+from tasks.contract import PROGRESS, READY_STATES, RESULT_KEY_PREFIX
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[ReplyContext, dict[str, Any]], Awaitable[None]]
+# Shown while a long task runs (documents): its task id and PROGRESS meta.
+Progress = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 class ResultListener:
     """Subscribes to task results and delivers each accepted request's answer once."""
 
     def __init__(
-        self, redis: Redis, replies: ReplyStore, deliver: Deliver, sweep_every: float = 30.0
+        self,
+        redis: Redis,
+        replies: ReplyStore,
+        deliver: Deliver,
+        sweep_every: float = 30.0,
+        progress: Progress | None = None,
+        requeue: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.redis = redis
+        self.requeue = requeue
+        self.progress = progress
         self.replies = replies
         self.deliver = deliver
         self.sweep_every = sweep_every
@@ -78,14 +88,20 @@ class ResultListener:
             return
         if meta.get("status") in READY_STATES:
             self._spawn(channel.removeprefix(RESULT_KEY_PREFIX), meta)
+        elif meta.get("status") == PROGRESS and self.progress is not None:
+            self._track(self.progress(channel.removeprefix(RESULT_KEY_PREFIX), meta))
 
     def _spawn(self, task_id: str, meta: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._deliver(task_id, meta))
+        self._track(self._deliver(task_id, meta))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
     async def sweep(self, older_than: float = 0.0) -> None:
-        """Deliver finished results of contexts still pending."""
+        """Deliver finished results of contexts still pending; queue what a dead bot
+        accepted but never sent to the broker."""
         for task_id in await self.replies.pending(older_than):
             raw = await self.redis.get(RESULT_KEY_PREFIX + task_id)
             if raw is None:
@@ -93,6 +109,8 @@ class ResultListener:
             meta = json.loads(raw)
             if meta.get("status") in READY_STATES:
                 self._spawn(task_id, meta)
+        if self.requeue is not None:
+            await self.requeue()
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -108,6 +126,9 @@ class ResultListener:
         except (RedisError, OSError) as exc:
             log.warning("could not claim %s: %r", task_id, exc)
             return
+        # A short claim, renewed while we work: if this bot dies mid-delivery, another
+        # replica (or this one restarted) takes the answer over within seconds.
+        holding = asyncio.create_task(self.replies.hold(task_id))
         try:
             await self.deliver(context, meta)
         except Exception:
@@ -115,6 +136,8 @@ class ResultListener:
             with contextlib.suppress(RedisError, OSError):
                 await self.replies.release(task_id)
             return
+        finally:
+            holding.cancel()
         await self.replies.done(task_id)
 
     async def drain(self) -> None:

@@ -42,4 +42,7 @@ def _key(update: Update) -> str | None:
         return f"{message.chat.id}:{message.message_id}:{message.edit_date or 0}"
     if update.callback_query is not None:
         return f"cb:{update.callback_query.id}"
-    return None
+    if update.inline_query is not None:
+        return f"iq:{update.inline_query.id}"
+    # Anything else: a webhook retry (or another replica) carries the same update_id.
+    return f"u:{update.update_id}"

@@ -7,16 +7,23 @@ task that ran twice) finds no context and sends nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 _CONTEXT = "tolmach:reply:"
 _CLAIM = "tolmach:claim:"
+_JOB = "tolmach:job:"
 PENDING = "tolmach:pending"
+# Accepted requests whose task may not have reached the broker yet (see `unqueued`).
+UNQUEUED = "tolmach:unqueued"
 
 
 @dataclass(frozen=True)
@@ -24,10 +31,13 @@ class ReplyContext:
     """Where and how to answer one accepted request.
 
     kind: "translate" answers every outcome; "auto" (group auto-translate) stays
-        silent unless there is a translation; "inline" answers inline query `query_id`.
+        silent unless there is a translation; "inline" answers inline query `query_id`;
+        "document" sends a translated file and edits the status message `status_id`.
     source_id: the stored original, for "other language" buttons (None: no buttons).
-    label: shown before the translation when one message asked for several targets.
+    label: shown before the translation when one message asked for several targets
+        (for a document: its file name and target language, one per line).
     html: the translation is Telegram HTML (the source's formatting carried over).
+    accepted_at: when the request was accepted (Unix time), for the latency metric.
     """
 
     chat_id: int
@@ -38,22 +48,53 @@ class ReplyContext:
     label: str | None = None
     html: bool = False
     query_id: str | None = None
+    status_id: int | None = None
+    accepted_at: float = field(default_factory=time.time)
 
 
 class ReplyStore:
     """Redis-backed contexts with claims so that only one bot replica delivers."""
 
-    def __init__(self, redis: Redis, ttl: int, claim_seconds: int = 60) -> None:
+    def __init__(self, redis: Redis, ttl: int, claim_seconds: int = 15) -> None:
         self.redis = redis
         self.ttl = ttl
         self.claim_seconds = claim_seconds
 
-    async def save(self, task_id: str, context: ReplyContext) -> None:
-        """Remember a context before its task is queued."""
+    async def save(
+        self, task_id: str, context: ReplyContext, job: dict[str, Any] | None = None
+    ) -> None:
+        """Remember a context before its task is queued, with the task to send (`job`:
+        name, args, queue) until `queued` says the broker has it."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(_CONTEXT + task_id, json.dumps(asdict(context)), ex=self.ttl)
             pipe.zadd(PENDING, {task_id: time.time()})
+            if job is not None:
+                pipe.set(_JOB + task_id, json.dumps(job), ex=self.ttl)
+                pipe.zadd(UNQUEUED, {task_id: time.time()})
             await pipe.execute()
+
+    async def queued(self, task_id: str) -> None:
+        """The broker has the task: nothing to resend if this bot dies now."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(_JOB + task_id)
+            pipe.zrem(UNQUEUED, task_id)
+            await pipe.execute()
+
+    async def unqueued(self, older_than: float) -> list[tuple[str, dict[str, Any]]]:
+        """Tasks saved this long ago and never confirmed queued: their bot died in between.
+
+        Sending one again is safe: the task id is the same, so a task that did reach
+        the broker after all runs twice but is answered once.
+        """
+        ids = await self.redis.zrangebyscore(UNQUEUED, "-inf", time.time() - older_than)
+        found = []
+        for task_id in (i.decode() if isinstance(i, bytes) else str(i) for i in ids):
+            raw = await self.redis.get(_JOB + task_id)
+            if raw is None:
+                await self.redis.zrem(UNQUEUED, task_id)
+            else:
+                found.append((task_id, json.loads(raw)))
+        return found
 
     async def claim(self, task_id: str) -> ReplyContext | None:
         """Take the right to answer `task_id`; None if answered or being answered."""
@@ -64,6 +105,18 @@ class ReplyStore:
             return None
         return ReplyContext(**json.loads(raw))
 
+    async def hold(self, task_id: str) -> None:
+        """Keep a claim while its delivery still works (a 429 wait can be long)."""
+        while True:
+            await asyncio.sleep(self.claim_seconds / 3)
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.expire(_CLAIM + task_id, self.claim_seconds)
+
+    async def peek(self, task_id: str) -> ReplyContext | None:
+        """The context of a task still waiting for its answer, without claiming it."""
+        raw = await self.redis.get(_CONTEXT + task_id)
+        return ReplyContext(**json.loads(raw)) if raw else None
+
     async def release(self, task_id: str) -> None:
         """Give a claim back after a failed delivery, so a later sweep retries it."""
         await self.redis.delete(_CLAIM + task_id)
@@ -71,8 +124,9 @@ class ReplyStore:
     async def done(self, task_id: str) -> None:
         """Forget a context whose answer was sent (or whose task was never queued)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(_CONTEXT + task_id)
+            pipe.delete(_CONTEXT + task_id, _JOB + task_id)
             pipe.zrem(PENDING, task_id)
+            pipe.zrem(UNQUEUED, task_id)
             # The claim stays until it expires: a duplicate result arriving now
             # must not find the context gone *and* the claim free at once.
             await pipe.execute()

@@ -40,6 +40,12 @@ SAME_LANGUAGE = N_(
 )
 TEXT_TOO_LONG = N_("The text is too long: {length} characters, the limit is {limit}.")
 QUEUE_UNAVAILABLE = N_("The translation service is unavailable right now. Please try again later.")
+RATE_LIMITED = N_(
+    "You are sending requests faster than I can take them. Please wait {seconds} s; "
+    "messages sent meanwhile are not translated."
+)
+BUSY = N_("I am very busy right now. Please try again in {seconds} s.")
+NOT_ALLOWED = N_("This is a private translation bot; its owner has not let you in.")
 EMPTY_TRANSLATION = N_("(the model returned an empty translation)")
 CANCELLED = N_("The translation was cancelled.")
 UNSUPPORTED_PAIR = N_("Sorry, this bot has no model for {src}>{tgt}.")
@@ -66,6 +72,30 @@ OTHER_LANGUAGE = N_("Translating…")
 INLINE_HELP_TITLE = N_("Type a language and the text")
 INLINE_HELP = N_("Examples: en>ru Hello · ru Hello · Hello (into your language)")
 INLINE_BUSY = N_("The translators are busy; try again in a few seconds.")
+STATS_ADMINS_ONLY = N_("/stats is for the bot's administrators.")
+STATS = N_(
+    "Queues: {queues}\n"
+    "Requests to this bot process: {requests}\n"
+    "Translated by workers: {translated} in {batches} batches\n"
+    "Models loaded: {models}"
+)
+STATS_NONE = N_("none")
+
+DOC_PROGRESS = N_("Translating “{name}” into {language}…")
+DOC_QUEUED = N_("Queued; documents wait while chat messages are translated.")
+DOC_CANCEL = N_("Cancel")
+DOC_CANCELLED = N_("Cancelled: “{name}” will not be translated.")
+DOC_ALREADY_DONE = N_("This document is already finished.")
+DOC_DONE = N_("Translated into {language}.")
+DOC_UNSUPPORTED = N_("I can't translate “{name}”: unknown file format. I know: {formats}.")
+DOC_FILE_TOO_BIG = N_("“{name}” is too big: {size} MB, the limit is {max_size} MB.")
+DOC_BINARY = N_("“{name}” is not a text file: it holds binary data.")
+DOC_CORRUPT = N_("“{name}” is damaged or is not a valid {format} file.")
+DOC_ENCRYPTED = N_("“{name}” is encrypted. Send a copy without a password.")
+DOC_TOO_MANY_CHARS = N_("“{name}” has too much text: {length} characters, the limit is {limit}.")
+DOC_ARCHIVE_BOMB = N_("“{name}” unpacks to far more data than it holds and was refused.")
+DOC_EMPTY = N_("There is no text to translate in “{name}”.")
+DOC_DOWNLOAD = N_("I could not download “{name}”. Please send it again.")
 
 COMMANDS = {
     "translate": N_("Translate: /translate en>ru text"),

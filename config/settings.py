@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
+from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
@@ -45,7 +45,36 @@ class Settings(BaseSettings):
     reply_ttl: int = Field(default=86_400, ge=60)
     inline_debounce: float = Field(default=0.35, ge=0)
     inline_deadline: float = Field(default=8.0, gt=0, le=30)
+    document_max_bytes: int = Field(default=0, ge=0)  # 0: by TELEGRAM_API_URL
+    document_max_chars: int = Field(default=500_000, ge=1)
+    document_chunk_chars: int = Field(default=4000, ge=100)
+    document_parallel: int = Field(default=4, ge=1)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_users: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chats: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    rate_user_per_minute: float = Field(default=30, ge=0)  # 0: no per-user limit
+    rate_user_burst: int = Field(default=10, ge=1)
+    rate_chat_per_minute: float = Field(default=20, ge=0)  # groups; 0: no limit
+    rate_chat_burst: int = Field(default=10, ge=1)
+    max_queue_depth: int = Field(default=5000, ge=0)  # 0: no ceiling
+    busy_retry_after: int = Field(default=30, ge=1)
+    visibility_timeout: int = Field(default=3600, ge=10)
+
+    @property
+    def document_byte_limit(self) -> int:
+        """Largest document accepted: api.telegram.org serves bots files up to 20 MB,
+        a local Bot API server up to 2000 MB."""
+        if self.document_max_bytes:
+            return self.document_max_bytes
+        official = "://api.telegram.org" in self.telegram_api_url
+        return (20 if official else 2000) * 1024 * 1024
 
     @field_validator("bot_token")
     @classmethod
@@ -62,12 +91,44 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         return value.rstrip("/")
 
-    @field_validator("preload_pairs", "detect_languages", mode="before")
+    @field_validator(
+        "preload_pairs",
+        "detect_languages",
+        "admin_ids",
+        "allowed_users",
+        "allowed_chats",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be the public https URL Telegram posts updates to")
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - only.
+        if value is not None and not re.fullmatch(r"[\w-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters: letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _visibility_outlasts_tasks(self) -> Settings:
+        # An unacknowledged message is handed to another worker after this long; if a
+        # task may run longer, it would run twice while the first run still works.
+        if self.visibility_timeout <= self.task_soft_time_limit + 30:
+            raise ValueError(
+                "VISIBILITY_TIMEOUT must exceed TASK_SOFT_TIME_LIMIT + 30 (the hard limit)"
+            )
+        return self
 
     @field_validator("model_template")
     @classmethod
@@ -99,6 +160,11 @@ def load_settings(*, need_bot_token: bool = False) -> Settings:
         raise SettingsError(
             "Configuration error: BOT_TOKEN is not set (get one from @BotFather "
             "and put it in the environment or .env)"
+        )
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise SettingsError(
+            "Configuration error: WEBHOOK_SECRET is not set (required with WEBHOOK_URL: "
+            "requests without it are rejected)"
         )
     return settings
 

@@ -20,7 +20,22 @@ def worker_app() -> Celery:
     from config import load_settings
     from tasks.celery_app import make_celery
 
-    return make_celery(load_settings())
+    settings = load_settings()
+    if settings.log_format == "json":
+        _json_logs()
+    return make_celery(settings)
+
+
+def _json_logs() -> None:
+    """LOG_FORMAT=json: Celery leaves logging to us when `setup_logging` has a receiver."""
+    from celery.signals import setup_logging
+
+    from config.logs import setup_logging as configure
+
+    def receiver(loglevel: int | str | None = None, **_: Any) -> None:
+        configure(loglevel or "INFO", "json")
+
+    setup_logging.connect(receiver, weak=False)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from celery import Celery
 from kombu import Queue
 
 from config import Settings
-from tasks.contract import QUEUE_CHAT, QUEUES, TRANSLATE
+from tasks.contract import DOCUMENT_TASKS, QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUES, TRANSLATE
 
 
 def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]:
@@ -29,7 +29,10 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "result_accept_content": ["json"],
         "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": QUEUE_CHAT,
-        "task_routes": {TRANSLATE: {"queue": QUEUE_CHAT}},
+        "task_routes": {
+            TRANSLATE: {"queue": QUEUE_CHAT},
+            **{name: {"queue": QUEUE_DOCUMENTS} for name in DOCUMENT_TASKS},
+        },
         # A request is answered even if its worker dies: the message is only
         # acknowledged once the task finished, and requeued if the child is killed.
         "task_acks_late": True,
@@ -40,7 +43,10 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "worker_prefetch_multiplier": settings.batch_max_requests,
         # "priority": a worker always empties earlier queues (inline) before later ones.
         "broker_transport_options": {
-            "visibility_timeout": 3600,
+            "visibility_timeout": settings.visibility_timeout,
+            # Look for messages of dead workers every 10 s (kombu's default scans only
+            # every 10th time): they come back VISIBILITY_TIMEOUT after they were taken.
+            "unacked_restore_throttle": 1,
             "queue_order_strategy": "priority",
         },
         "broker_connection_retry_on_startup": True,
@@ -49,12 +55,15 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         # PRELOAD_PAIRS load in worker_process_init, before a child reports "up"; a
         # model download can take minutes, and Celery kills children slower than this.
         "worker_proc_alive_timeout": 900,
+        # Task events on, so Flower (and `celery events`) can follow the workers.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
     }
 
 
 def make_celery(settings: Settings, *, results: bool = True) -> Celery:
     """Build the Celery app; workers import tasks from `tasks.translate`."""
-    app = Celery("tolmach", include=["tasks.translate"] if results else [])
+    app = Celery("tolmach", include=["tasks.translate", "tasks.documents"] if results else [])
     app.conf.update(celery_config(settings, results=results))
     # Tasks read their settings from the app they run in, not from globals.
     app.conf.tolmach_settings = settings

@@ -8,6 +8,14 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 TRANSLATE = "tolmach.translate"
+# Documents: the bot sends DOCUMENT under id `prepare_id(T)`; the worker fans out
+# DOCUMENT_CHUNK tasks (`chunk_id(T, i)`) and a DOCUMENT_BUILD callback under T itself,
+# so the document's answer (and its PROGRESS states) arrive on T's result channel.
+DOCUMENT = "tolmach.document"
+DOCUMENT_CHUNK = "tolmach.document.chunk"
+DOCUMENT_BUILD = "tolmach.document.build"
+DOCUMENT_TASKS = (DOCUMENT, DOCUMENT_CHUNK, DOCUMENT_BUILD)
+PROGRESS = "PROGRESS"
 
 # Workers take from these in this order: inline queries cannot wait, documents can.
 QUEUE_INLINE = "inline"
@@ -61,11 +69,13 @@ class TranslateOptions(TypedDict, total=False):
     fallback: target to use when the detected source already is the target.
     skip: detected sources to leave untranslated (a group's own languages).
     html: the text is Telegram HTML; tags and entities are kept, output escaped.
+    attempt: how many times a transient failure sent this request back (workers set it).
     """
 
     fallback: str
     skip: list[str]
     html: bool
+    attempt: int
 
 
 def translate_args(
@@ -73,3 +83,57 @@ def translate_args(
 ) -> list[object]:
     """Positional JSON arguments of the translate task."""
     return [text, src, tgt, dict(options or {})]
+
+
+class DocumentRequest(TypedDict):
+    """Arguments of the document task: where the worker downloads the file from.
+
+    file_path: the Bot API's `getFile` path (absolute on a local Bot API server).
+    """
+
+    file_path: str
+    file_name: str
+    src: str
+    tgt: str
+
+
+class DocumentOk(TypedDict):
+    """A translated document: its bytes wait under `key` (Redis) for the bot."""
+
+    ok: Literal[True]
+    key: str
+    name: str
+    src: str
+    tgt: str
+    segments: int
+
+
+class DocumentFailed(TranslateFailed, total=False):
+    """A refused document; `reason` is a `tasks.formats.errors` reason or "download"."""
+
+    reason: str
+    name: str
+    chars: int
+    limit: int
+
+
+class DocumentProgress(TypedDict):
+    """Meta of a PROGRESS state on the document's result channel."""
+
+    done: int
+    total: int
+
+
+def prepare_id(task_id: str) -> str:
+    """The id of a document's first task (download, parse, fan out)."""
+    return f"{task_id}.prepare"
+
+
+def chunk_id(task_id: str, index: int) -> str:
+    """The id of a document's chunk task, so the bot can revoke it by name."""
+    return f"{task_id}.c{index}"
+
+
+def document_key(task_id: str, part: str) -> str:
+    """Redis key of one piece of a document's state (`chunks`, `result`, `cancelled`…)."""
+    return f"tolmach:doc:{task_id}:{part}"

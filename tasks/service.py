@@ -16,6 +16,7 @@ from tasks.batching import chunks
 from tasks.cache import TranslationCache
 from tasks.contract import TranslateFailed, TranslateOk, TranslateResult
 from tasks.detect import LanguageDetector
+from tasks.engine import Translator
 from tasks.errors import (
     SameLanguage,
     Skipped,
@@ -152,7 +153,7 @@ class TranslationService:
         translator = self.registry.model(step.model_id)
         out: list[str] = [""] * len(texts)
         for index in chunks(texts, self.token_budget):
-            batch = translator.translate_batch([texts[i] for i in index], step.src, step.tgt)
+            batch = _halving(translator, [texts[i] for i in index], step.src, step.tgt)
             for i, translated in zip(index, batch, strict=True):
                 out[i] = translated
         return out
@@ -168,6 +169,25 @@ class TranslationService:
         if item.detected:
             result["detected"] = True
         return result
+
+
+def _halving(translator: Translator, texts: list[str], src: str, tgt: str) -> list[str]:
+    """One model call; out of memory, the batch is split in halves rather than lost."""
+    try:
+        return translator.translate_batch(texts, src, tgt)
+    except (MemoryError, RuntimeError) as exc:
+        # torch.OutOfMemoryError and CTranslate2's CUDA errors are RuntimeErrors.
+        if len(texts) < 2 or not _out_of_memory(exc):
+            raise
+        log.warning("out of memory on a batch of %d; splitting it", len(texts))
+        half = len(texts) // 2
+        return _halving(translator, texts[:half], src, tgt) + _halving(
+            translator, texts[half:], src, tgt
+        )
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
 
 
 def _failed(exc: TranslationError, src: str, tgt: str) -> TranslateFailed:

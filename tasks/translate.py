@@ -22,9 +22,11 @@ from celery_batches import Batches, SimpleRequest
 from tasks import worker_app
 from tasks.cache import TranslationCache
 from tasks.catalog import CATALOG_KEY, build_catalog, encode
-from tasks.contract import TRANSLATE, TranslateFailed, TranslateResult
+from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
 from tasks.detect import LanguageDetector
 from tasks.errors import TranslationError
+from tasks.metrics import MODEL_LOADS_KEY, STATS_KEY, record_batch
+from tasks.metrics import record_load as record_load_time
 from tasks.registry import ModelRegistry
 from tasks.service import Job, TranslationService
 
@@ -32,8 +34,7 @@ app = worker_app()
 settings = app.conf.tolmach_settings
 log = get_task_logger(__name__)
 
-MODEL_LOADS_KEY = "tolmach:model_loads"
-STATS_KEY = "tolmach:stats"
+__all__ = ["MODEL_LOADS_KEY", "STATS_KEY", "app", "translate"]
 
 
 @cache
@@ -51,6 +52,7 @@ def service() -> TranslationService:
     def record_load(model_id: str, seconds: float) -> None:
         # Operators (and the tests) can see that each process loads a model once.
         client.hincrby(MODEL_LOADS_KEY, f"{model_id}|{where}", 1)
+        record_load_time(client, seconds)
 
     registry = ModelRegistry.from_settings(settings, on_load=record_load)
     return TranslationService(
@@ -101,8 +103,43 @@ def translate(requests: list[SimpleRequest]) -> None:
         log.exception("batch of %d failed", len(requests))
         results = [TranslateFailed(ok=False, error="internal") for _ in requests]
     for request, result in zip(requests, results, strict=True):
+        if (delay := retry_delay(result, _attempt(request))) is not None:
+            _send_back(request, delay)
+            continue
         app.backend.mark_as_done(request.id, result, request=request)
     _count(requests=len(requests), batches=1)
+    record_batch(redis_client(), results)
+
+
+# Failures worth another try: a model that could not be fetched or loaded (a hub or
+# disk hiccup). Anything else is final; a batch that crashed is "internal", not retried.
+TRANSIENT = frozenset({"model_unavailable"})
+MAX_ATTEMPTS = 3
+
+
+def retry_delay(result: TranslateResult, attempt: int) -> int | None:
+    """Seconds before a request is tried again (1, 2, 4…), or None to answer now."""
+    if result["ok"] or result["error"] not in TRANSIENT or attempt + 1 >= MAX_ATTEMPTS:
+        return None
+    return int(2**attempt)
+
+
+def _attempt(request: SimpleRequest) -> int:
+    options = request.args[-1] if request.args and isinstance(request.args[-1], dict) else {}
+    attempt = options.get("attempt", 0)
+    return attempt if isinstance(attempt, int) else 0
+
+
+def _send_back(request: SimpleRequest, delay: int) -> None:
+    """Queue the request again under its own id (one answer still), later."""
+    text, src, tgt, *rest = request.args
+    options = dict(rest[0]) if rest and isinstance(rest[0], dict) else {}
+    options["attempt"] = _attempt(request) + 1
+    queue = (request.delivery_info or {}).get("routing_key") or QUEUE_CHAT
+    log.warning("request %s failed transiently; retrying in %ss", request.id, delay)
+    app.send_task(
+        TRANSLATE, args=[text, src, tgt, options], task_id=request.id, queue=queue, countdown=delay
+    )
 
 
 def _count(**counters: int) -> None:

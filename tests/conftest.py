@@ -113,9 +113,14 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
         TORCH_THREADS="1",
         MAX_TEXT_CHARS="12000",
         INLINE_DEADLINE="6",
+        # Small document limits and chunks: several chunks, progress and limits testable.
+        DOCUMENT_MAX_BYTES="1000000",
+        DOCUMENT_MAX_CHARS="60000",
+        DOCUMENT_CHUNK_CHARS="300",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",
+        METRICS_PORT="0",  # tests that scrape metrics pick a free port themselves
     )
     return env
 

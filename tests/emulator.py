@@ -19,6 +19,7 @@ from collections import defaultdict
 from html.parser import HTMLParser
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Tolmach", "username": "TolmachBot"}
@@ -94,6 +95,7 @@ class BotApiEmulator:
         self.url = ""
         self._cond = threading.Condition()
         self._updates: list[dict[str, Any]] = []
+        self._pushed: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._known: dict[int, set[int]] = defaultdict(set)
@@ -109,6 +111,17 @@ class BotApiEmulator:
         self._wakeup: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
+        # Documents: files users sent (file_id -> name, bytes), files the bot sent,
+        # edits and deletions with their times (time.monotonic).
+        self.file_limit = 20 * 1024 * 1024  # getFile's limit on api.telegram.org
+        self._files: dict[str, tuple[str, bytes]] = {}
+        self._documents: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self._edits: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+        self._deleted: dict[int, list[int]] = defaultdict(list)
+        self.downloads: list[str] = []
+        self.webhook: dict[str, str] | None = None  # url and secret_token, once set
+        self.webhook_posts: list[tuple[int, int]] = []  # (update_id, HTTP status)
+        self._posting: set[asyncio.Task[None]] = set()
 
     # ---- life cycle -------------------------------------------------------------
     def start(self) -> None:
@@ -118,7 +131,8 @@ class BotApiEmulator:
 
     async def _start(self) -> None:
         self._wakeup = asyncio.Event()
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
@@ -166,6 +180,77 @@ class BotApiEmulator:
             }
         self._push_update({"message": message})
         return message_id
+
+    def push_document(
+        self,
+        chat_id: int,
+        filename: str,
+        data: bytes,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        language_code: str = "en",
+        file_size: int | None = None,
+    ) -> int:
+        """A user sends (or forwards) a document; returns its message_id.
+
+        `file_size` overrides the size Telegram reports (to test limits cheaply).
+        """
+        message_id = self._new_message_id(chat_id)
+        message = self._message(
+            chat_id, message_id, caption or "", user_id, chat_type, language_code, True, None
+        )
+        file_id = f"doc{chat_id}_{message_id}"
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": filename,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        if caption is None:
+            message.pop("caption", None)
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
+        with self._cond:
+            self._files[file_id] = (filename, data)
+        self._push_update({"message": message})
+        return message_id
+
+    def documents_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """Files the bot sent to a chat: message, `file_name`, `data`, `caption`."""
+        with self._cond:
+            return list(self._documents[chat_id])
+
+    def wait_documents(
+        self, chat_id: int, count: int = 1, timeout: float = 120
+    ) -> list[dict[str, Any]]:
+        """Wait until the bot sent at least `count` files to a chat."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._documents[chat_id]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"chat {chat_id}: {len(self._documents[chat_id])} files")
+                self._cond.wait(left)
+            return list(self._documents[chat_id])
+
+    def edits(self, chat_id: int) -> list[tuple[float, int, str]]:
+        """editMessageText calls that succeeded in a chat: (time, message_id, text)."""
+        with self._cond:
+            return list(self._edits[chat_id])
+
+    def deleted(self, chat_id: int) -> list[int]:
+        """Message ids the bot deleted in a chat."""
+        with self._cond:
+            return list(self._deleted[chat_id])
+
+    def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """A message as it is now (after edits); None if deleted or unknown."""
+        with self._cond:
+            found = self._messages.get((chat_id, message_id))
+            return dict(found) if found else None
 
     def push_again(self, chat_id: int, message_id: int) -> None:
         """Deliver an already delivered message once more (as after a bot crash)."""
@@ -341,9 +426,58 @@ class BotApiEmulator:
             self._known[chat_id].add(message_id)
             return message_id
 
-    def _push_update(self, body: dict[str, Any]) -> None:
+    def message_update(self, chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
+        """A new message update that is not delivered: for `post_update`."""
+        message = self._message(
+            chat_id,
+            self._new_message_id(chat_id),
+            text,
+            kwargs.get("user_id"),
+            kwargs.get("chat_type", "private"),
+            kwargs.get("language_code", "en"),
+            False,
+            None,
+        )
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def updates_pushed(self) -> list[dict[str, Any]]:
+        """Every update pushed so far (while polling: those not yet confirmed)."""
         with self._cond:
-            self._updates.append({"update_id": next(self._update_ids), **body})
+            return [dict(u) for u in self._pushed]
+
+    def post_update(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        """POST an update to a webhook URL as Telegram does; returns the HTTP status.
+
+        `secret` goes in X-Telegram-Bot-Api-Secret-Token (None: no header at all).
+        """
+        future = asyncio.run_coroutine_threadsafe(self._post(url, update, secret), self._loop)
+        return future.result(30)
+
+    async def _post(self, url: str, update: dict[str, Any], secret: str | None) -> int:
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(url, json=update, headers=headers) as response,
+            ):
+                status = response.status
+        except aiohttp.ClientError:
+            status = 0
+        with self._cond:
+            self.webhook_posts.append((int(update["update_id"]), status))
+            self._cond.notify_all()
+        return status
+
+    def _push_update(self, body: dict[str, Any]) -> None:
+        update = {"update_id": next(self._update_ids), **body}
+        with self._cond:
+            self._pushed.append(update)
+            hook = dict(self.webhook) if self.webhook else None
+            if hook is None:
+                self._updates.append(update)
+        if hook is not None:  # a webhook is set: Telegram posts instead of queueing
+            self._loop.call_soon_threadsafe(self._post_soon, hook, update)
+            return
         if self._wakeup is not None:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
@@ -369,6 +503,110 @@ class BotApiEmulator:
             return _error(exc)
         return web.json_response({"ok": True, "result": result})
 
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """The Bot API file route: `/file/bot<token>/<file_path>`."""
+        if request.match_info["token"] != self.token:
+            return _error(ApiError(401, "Unauthorized"))
+        path = request.match_info["path"]
+        with self._cond:
+            found = self._files.get(path.split("/")[1] if path.count("/") >= 2 else "")
+            self.downloads.append(path)
+        if found is None:
+            return _error(ApiError(404, "Not Found"))
+        return web.Response(body=found[1], content_type="application/octet-stream")
+
+    async def _api_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id") or "")
+        with self._cond:
+            found = self._files.get(file_id)
+        if found is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(found[1]) > self.file_limit:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(found[1]),
+            "file_path": f"documents/{file_id}/{found[0]}",
+        }
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params.get("chat_id") or 0)
+        upload = params.get("document")
+        if isinstance(upload, str) and upload.startswith("attach://"):
+            upload = params.get(upload.removeprefix("attach://"))  # multipart part by name
+        if not chat_id:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not isinstance(upload, web.FileField):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        data = upload.file.read()
+        if not data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        reply = params.get("reply_parameters") or {}
+        chat = self._chat(chat_id, "private" if chat_id > 0 else "supergroup")
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": BOT_USER,
+            "document": {
+                "file_id": f"sent{chat_id}",
+                "file_unique_id": f"sent{chat_id}",
+                "file_name": upload.filename,
+                "file_size": len(data),
+            },
+        }
+        if params.get("caption"):
+            message["caption"] = str(params["caption"])
+        if reply.get("message_id"):
+            reply_to = {"message_id": int(reply["message_id"]), "date": 0, "chat": chat}
+            message["reply_to_message"] = reply_to
+        record = {
+            "message": message,
+            "file_name": upload.filename,
+            "data": data,
+            "caption": params.get("caption"),
+            "at": time.monotonic(),
+        }
+        with self._cond:
+            self._messages[(chat_id, message["message_id"])] = message
+            self._sent[chat_id].append(message)
+            self._documents[chat_id].append(record)
+            self._cond.notify_all()
+        return message
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        chat_id, message_id = int(params.get("chat_id") or 0), int(params.get("message_id") or 0)
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if _utf16_len(text) > TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._cond:
+            message = self._messages.get((chat_id, message_id))
+            if message is None or message.get("from") != BOT_USER:
+                raise ApiError(400, "Bad Request: message to edit not found")
+            markup = params.get("reply_markup")
+            if message.get("text") == text and message.get("reply_markup") == markup:
+                raise ApiError(400, "Bad Request: message is not modified")
+            message["text"] = text
+            if markup:
+                message["reply_markup"] = markup
+            else:
+                message.pop("reply_markup", None)
+            self._edits[chat_id].append((time.monotonic(), message_id, text))
+            self._cond.notify_all()
+            return dict(message)
+
+    async def _api_deleteMessage(self, params: dict[str, Any]) -> Any:
+        chat_id, message_id = int(params.get("chat_id") or 0), int(params.get("message_id") or 0)
+        with self._cond:
+            if self._messages.pop((chat_id, message_id), None) is None:
+                raise ApiError(400, "Bad Request: message to delete not found")
+            self._deleted[chat_id].append(message_id)
+            self._cond.notify_all()
+        return True
+
     async def _api_getMe(self, params: dict[str, Any]) -> Any:
         return {
             **BOT_USER,
@@ -378,6 +616,8 @@ class BotApiEmulator:
         }
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         assert self._wakeup is not None
@@ -392,8 +632,31 @@ class BotApiEmulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), left)
 
-    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+    def _post_soon(self, hook: dict[str, str], update: dict[str, Any]) -> None:
+        task = self._loop.create_task(self._post_quietly(hook, update))
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
+
+    async def _post_quietly(self, hook: dict[str, str], update: dict[str, Any]) -> None:
+        await self._post(hook["url"], update, hook.get("secret_token"))
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        url = str(params.get("url") or "")
+        if not url.startswith(("https://", "http://")):
+            raise ApiError(400, "Bad Request: bad webhook: invalid URL")
+        with self._cond:
+            self.webhook = {"url": url, "secret_token": str(params.get("secret_token") or "")}
         return True
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        with self._cond:
+            self.webhook = None
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        with self._cond:
+            url = self.webhook["url"] if self.webhook else ""
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         return True
@@ -467,6 +730,7 @@ class BotApiEmulator:
             "chat": chat,
             "from": BOT_USER,
             "text": text,
+            "sent_at": time.time(),  # for latency figures; not in Telegram's JSON
         }
         if reply_to is not None and known:
             message["reply_to_message"] = {"message_id": int(reply_to), "date": 0, "chat": chat}

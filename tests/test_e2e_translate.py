@@ -130,3 +130,34 @@ def test_429_is_waited_out_and_delivered_once(
     assert reply["text"] == expected
     assert ("sendMessage", "Too Many Requests: retry after 2") in emulator.errors
     assert len(emulator.sent_to(chat_id)) == 1
+
+
+def test_blocked_user_is_dropped_and_others_still_answered(
+    bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    emulator.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    emulator.push_message(chat_id, "/translate en>ru Good evening")
+    client = redis_server.client()
+    wait_until(
+        lambda: ("sendMessage", "Forbidden: bot was blocked by the user") in emulator.errors,
+        60,
+        "the 403",
+    )
+    # Dropped, not retried: no pending context is left behind, nothing was sent.
+    wait_until(lambda: client.zcard(PENDING) == 0, 30, "the context to be dropped")
+    assert emulator.sent_to(chat_id) == []
+    emulator.push_message(chat_id + 500_000, "/translate en>ru Good evening")
+    [reply] = emulator.wait_for(chat_id + 500_000)
+    assert reply["text"]
+
+
+def test_network_errors_are_retried(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    emulator.fail_next("sendMessage", 502, "Bad Gateway")
+    emulator.push_message(chat_id, "/translate en>ru Good night")
+    [reply] = emulator.wait_for(chat_id, timeout=60)
+    [expected] = reference_translate(
+        model_dir(model_template, "en", "ru"), ["Good night"], NUM_BEAMS
+    )
+    assert reply["text"] == expected and len(emulator.sent_to(chat_id)) == 1

@@ -147,3 +147,44 @@ def test_cache_hits_skip_the_model(
     # A new sentence beside a cached one: only the new one reaches the model.
     service.translate("Good morning! Brand new words.", "en", "ru")
     assert calls.calls[-1][1] == ["Brand new words."]
+
+
+def test_out_of_memory_splits_the_batch(model_template: str) -> None:
+    # The real model, made to run out of memory on batches over 2 (as a GPU would).
+    calls: list[int] = []
+
+    def loader(model_id: str, options: EngineOptions) -> Translator:
+        real = load_translator(model_id, options)
+
+        class Tight:
+            def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+                calls.append(len(texts))
+                if len(texts) > 2:
+                    raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+                return real.translate_batch(texts, src, tgt)
+
+        return Tight()
+
+    registry = ModelRegistry(
+        model_template, EngineOptions(device="cpu", num_beams=1), loader=loader
+    )
+    service = TranslationService(registry, max_chars=5000)
+    texts = [f"Hello number {i}" for i in range(5)]
+    results = service.translate_many([Job(t, "en", "ru") for t in texts])
+    assert [r["text"] for r in results if r["ok"]] == ref(model_template, "en", "ru", texts)
+    assert calls == [5, 2, 3, 1, 2]  # halved until each part fits
+
+
+def test_other_model_errors_are_not_retried(model_template: str) -> None:
+    def loader(model_id: str, options: EngineOptions) -> Translator:
+        class Broken:
+            def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+                raise RuntimeError("device-side assert triggered")
+
+        return Broken()
+
+    registry = ModelRegistry(
+        model_template, EngineOptions(device="cpu", num_beams=1), loader=loader
+    )
+    with pytest.raises(RuntimeError, match="device-side"):
+        TranslationService(registry).translate_many([Job("Hello there", "en", "ru")])

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import buttons, errors, groups, help, inline, private, settings, translate
+from bot.handlers import (
+    buttons,
+    documents,
+    errors,
+    groups,
+    help,
+    inline,
+    private,
+    settings,
+    stats,
+    translate,
+)
 
 
 def routers() -> list[Router]:
     """Commands first, then plain-text catch-alls; errors last, seeing everything."""
     return [
         help.router,
+        stats.router,
         settings.router,
         translate.router,
         buttons.router,
         inline.router,
+        documents.router,
         private.router,
         groups.router,
         errors.router,

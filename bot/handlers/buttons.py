@@ -7,13 +7,14 @@ from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.flow import TranslateFlow
+from bot.gate import COSTLY
 from bot.i18n import Texts
 from bot.keyboards import OtherLanguage
 
 router = Router(name=__name__)
 
 
-@router.callback_query(OtherLanguage.filter())
+@router.callback_query(OtherLanguage.filter(), flags=COSTLY)
 async def other_language(
     query: CallbackQuery, callback_data: OtherLanguage, flow: TranslateFlow, phrases: Texts
 ) -> None:

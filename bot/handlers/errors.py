@@ -6,9 +6,11 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent, Message
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+from redis.exceptions import RedisError
 
 from bot import errors, texts
+from bot.documents import DocumentRefused
 from bot.i18n import Texts
 
 router = Router(name=__name__)
@@ -31,18 +33,34 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
             return phrases(texts.SAME_LANGUAGE, locale, code=code)
         case errors.TextTooLong(length=length, limit=limit):
             return phrases(texts.TEXT_TOO_LONG, locale, length=length, limit=limit)
-        case errors.QueueUnavailable():
+        case errors.QueueUnavailable() | RedisError():
             return phrases(texts.QUEUE_UNAVAILABLE, locale)
         case errors.AdminsOnly():
             return phrases(texts.ADMINS_ONLY, locale)
+        case errors.RateLimited(retry_after=seconds):
+            return phrases(texts.RATE_LIMITED, locale, seconds=seconds)
+        case errors.Busy(retry_after=seconds):
+            return phrases(texts.BUSY, locale, seconds=seconds)
+        case errors.NotAllowed():
+            return phrases(texts.NOT_ALLOWED, locale)
+        case DocumentRefused(message=message, values=values):
+            return phrases(message, locale, **values)
     return phrases(texts.INTERNAL, locale)
 
 
 @router.error()
 async def on_error(event: ErrorEvent, phrases: Texts) -> None:
     """Reply to the message that failed; log what was not a typed error."""
-    if not isinstance(event.exception, errors.BotError):
-        log.error("handler failed", exc_info=event.exception)
+    error = event.exception
+    if not isinstance(error, errors.BotError):
+        log.error("handler failed", exc_info=error)
+    if isinstance(error, errors.RateLimited | errors.Busy) and not error.notify:
+        return  # told once already; the rest of the burst is dropped quietly
+    if (query := event.update.callback_query) is not None:
+        await _answer_callback(
+            query, describe(error, phrases, query.from_user.language_code or "en")
+        )
+        return
     message = event.update.message or event.update.edited_message
     if not isinstance(message, Message):
         return
@@ -51,3 +69,10 @@ async def on_error(event: ErrorEvent, phrases: Texts) -> None:
         await message.reply(describe(event.exception, phrases, locale))
     except TelegramAPIError as exc:
         log.warning("could not report an error to chat %r: %r", message.chat.id, exc)
+
+
+async def _answer_callback(query: CallbackQuery, text: str) -> None:
+    try:
+        await query.answer(text, show_alert=True)
+    except TelegramAPIError as exc:
+        log.warning("could not answer callback %r: %r", query.id, exc)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.flow import TranslateFlow
-from bot.prefs import PrefsStore
+from bot.gate import COSTLY
+from bot.prefs import ChatPrefs, PrefsStore
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type.in_({"group", "supergroup"}))
 
 
-@router.message(F.text | F.caption)
-async def auto_translate(message: Message, flow: TranslateFlow, prefs: PrefsStore) -> None:
-    """Only when an admin turned auto-translate on (and the bot can see messages)."""
+async def auto_on(message: Message, prefs: PrefsStore) -> dict[str, Any] | bool:
+    """Matches only while an admin has auto-translate on; hands the prefs over."""
     chat = await prefs.chat(message.chat.id)
-    if chat.auto:
-        await flow.group_text(message, chat)
+    return {"chat_prefs": chat} if chat.auto else False
+
+
+# A filter, not a check in the handler: the rate limit counts only messages we translate.
+@router.message(F.text | F.caption, auto_on, flags=COSTLY)
+async def auto_translate(message: Message, flow: TranslateFlow, chat_prefs: ChatPrefs) -> None:
+    """Translate a group message that is not in the group's languages."""
+    await flow.group_text(message, chat_prefs)

@@ -6,12 +6,13 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.flow import TranslateFlow
+from bot.gate import COSTLY
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type == "private")
 
 
-@router.message(F.text | F.caption)
+@router.message(F.text | F.caption, flags=COSTLY)
 async def plain_text(message: Message, flow: TranslateFlow) -> None:
     """Anything that is not a command."""
     await flow.private_text(message)

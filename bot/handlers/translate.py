@@ -7,14 +7,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.flow import TranslateFlow
+from bot.gate import COSTLY
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
 COMMAND = Command("translate", "tr")
 
 
-@router.message(COMMAND)
-@router.edited_message(COMMAND)
+@router.message(COMMAND, flags=COSTLY)
+@router.edited_message(COMMAND, flags=COSTLY)
 async def translate(message: Message, command: CommandObject, flow: TranslateFlow) -> None:
     """Queue the translation; the result listener sends the answer."""
     await flow.command(message, parse_translate(command.args))

@@ -1,0 +1,32 @@
+"""Documents: a file (caption `en>ru`, `ru` or nothing) comes back translated."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.types import CallbackQuery, Message
+
+from bot import texts
+from bot.documents import DocumentFlow
+from bot.documents_progress import CancelDocument
+from bot.i18n import Texts
+from bot.parsing import parse_translate
+
+router = Router(name=__name__)
+
+
+@router.message(F.document)
+async def translate_document(message: Message, documents: DocumentFlow) -> None:
+    """Queue the file; a status message shows progress until the file is sent."""
+    if not await documents.accept(message, parse_translate(message.caption)):
+        raise SkipHandler  # a group's file without languages: let auto-translate see it
+
+
+@router.callback_query(CancelDocument.filter())
+async def cancel_document(
+    query: CallbackQuery, callback_data: CancelDocument, documents: DocumentFlow, phrases: Texts
+) -> None:
+    """The Cancel button under a status message."""
+    locale = query.from_user.language_code or "en"
+    cancelled = await documents.cancel(callback_data.task)
+    await query.answer(phrases(texts.CANCELLED if cancelled else texts.DOC_ALREADY_DONE, locale))

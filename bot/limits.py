@@ -1,0 +1,130 @@
+"""Abuse limits: who may use the bot, how often, and whether the queue has room.
+
+Token buckets live in Redis so every bot replica shares them. A limited user hears
+about it once per wait, not once per dropped message.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.errors import Busy, RateLimited
+from config import Settings
+from tasks.contract import QUEUES
+
+_BUCKET, _NOTICE = "tolmach:bucket:", "tolmach:notice:"
+
+# Two buckets (user, chat) refilled by elapsed time; a request takes a token from each,
+# or from neither. Returns {1, "0"} when admitted, else {0, seconds until it would be}.
+# ARGV: user rate/s, user burst, chat rate/s, chat burst (a rate of 0: no bucket).
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local levels, waits = {}, {}
+for i = 1, 2 do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  if rate > 0 then
+    local state = redis.call('HMGET', KEYS[i], 'tokens', 'at')
+    local tokens = tonumber(state[1]) or burst
+    local at = tonumber(state[2]) or now
+    tokens = math.min(burst, tokens + math.max(now - at, 0) * rate)
+    levels[i] = tokens
+    if tokens < 1 then waits[#waits + 1] = (1 - tokens) / rate end
+  end
+end
+if #waits > 0 then return {0, tostring(math.max(unpack(waits)))} end
+for i = 1, 2 do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  if levels[i] then
+    redis.call('HSET', KEYS[i], 'tokens', levels[i] - 1, 'at', now)
+    redis.call('EXPIRE', KEYS[i], math.ceil(burst / rate) + 1)
+  end
+end
+return {1, "0"}
+"""
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Bucket sizes and refill rates (requests per minute; 0 turns a bucket off)."""
+
+    user_per_minute: float
+    user_burst: int
+    chat_per_minute: float
+    chat_burst: int
+    max_queue_depth: int
+    busy_retry_after: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rates:
+        """The limits the settings ask for."""
+        return cls(
+            settings.rate_user_per_minute,
+            settings.rate_user_burst,
+            settings.rate_chat_per_minute,
+            settings.rate_chat_burst,
+            settings.max_queue_depth,
+            settings.busy_retry_after,
+        )
+
+
+class Limiter:
+    """Admits a request or raises RateLimited / Busy."""
+
+    def __init__(self, redis: Redis, rates: Rates) -> None:
+        self.redis = redis
+        self.rates = rates
+        self._take = redis.register_script(_TAKE)
+
+    async def admit(self, user_id: int | None, chat_id: int | None, group: bool) -> None:
+        """Take a token for one request (a private chat is limited as its user).
+
+        Raises:
+            RateLimited: a bucket is empty; `notify` is true for the first refusal.
+            Busy: the queues hold more than MAX_QUEUE_DEPTH requests.
+        """
+        await self._check_queue(user_id)
+        rates = self.rates
+        chat_rate = rates.chat_per_minute / 60 if group and chat_id is not None else 0
+        user_rate = rates.user_per_minute / 60 if user_id is not None else 0
+        keys = [f"{_BUCKET}u:{user_id}", f"{_BUCKET}c:{chat_id}"]
+        args = [user_rate, rates.user_burst, chat_rate, rates.chat_burst]
+        admitted, wait = await self._take(keys=keys, args=args)
+        if int(admitted):
+            return
+        seconds = max(1, math.ceil(float(wait)))
+        who = f"u:{user_id}" if user_id is not None else f"c:{chat_id}"
+        raise RateLimited(seconds, await self.first_notice(who, seconds))
+
+    async def _check_queue(self, user_id: int | None) -> None:
+        if not self.rates.max_queue_depth:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue in QUEUES:
+                pipe.llen(queue)
+            depth = sum(await pipe.execute())
+        if depth >= self.rates.max_queue_depth:
+            seconds = self.rates.busy_retry_after
+            raise Busy(seconds, await self.first_notice(f"busy:{user_id}", seconds))
+
+    async def first_notice(self, who: str, seconds: int) -> bool:
+        """True only for the first refusal while the wait lasts."""
+        return bool(await self.redis.set(_NOTICE + who, "1", nx=True, ex=seconds))
+
+
+class AllowList:
+    """Allow-list mode: with ALLOWED_USERS or ALLOWED_CHATS set, only they (and admins)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.users = frozenset(settings.allowed_users) | frozenset(settings.admin_ids)
+        self.chats = frozenset(settings.allowed_chats)
+        self.active = bool(settings.allowed_users or settings.allowed_chats)
+
+    def allows(self, user_id: int | None, chat_id: int | None) -> bool:
+        """Whether this user, in this chat, may use the bot."""
+        if not self.active:
+            return True
+        return user_id in self.users or chat_id in self.chats

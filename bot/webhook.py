@@ -1,0 +1,71 @@
+"""How updates reach the bot: a webhook when WEBHOOK_URL is set, long polling otherwise.
+
+Either way one small aiohttp server also answers `/health` and `/metrics` (in webhook
+mode the webhook's own server, else one on METRICS_PORT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+
+from bot.web import serving
+from config import Settings
+
+log = logging.getLogger(__name__)
+DEFAULT_PATH = "/webhook"
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to: the path of WEBHOOK_URL (a proxy may sit in front)."""
+    return urlparse(url).path or DEFAULT_PATH
+
+
+async def run_webhook(
+    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application
+) -> None:
+    """Serve Telegram's webhook until SIGINT or SIGTERM.
+
+    aiogram's handler answers 401 to a request without the right
+    `X-Telegram-Bot-Api-Secret-Token`, and handles accepted updates in the background,
+    so Telegram gets its 200 at once. Every replica behind a load balancer calls
+    setWebhook with the same URL and secret (idempotent); none deletes it on exit, as
+    the others keep serving.
+    """
+    assert settings.webhook_url and settings.webhook_secret, "load_settings checks this"
+    secret = settings.webhook_secret.get_secret_value()
+    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
+    handler.register(app, path=webhook_path(settings.webhook_url))
+    setup_application(app, dispatcher, bot=bot)
+    async with serving(app, settings.http_host, settings.webhook_port):
+        await bot.set_webhook(
+            settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        log.info("webhook mode: Telegram posts to %r", settings.webhook_url)
+        await _until_stopped()
+
+
+async def run_polling(
+    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application
+) -> None:
+    """Long-poll Telegram until stopped, serving /health and /metrics on METRICS_PORT."""
+    # getUpdates fails while a webhook is set (from an earlier run in webhook mode).
+    await bot.delete_webhook()
+    async with serving(app, settings.http_host, settings.metrics_port, optional=True):
+        await dispatcher.start_polling(bot, handle_signals=True)
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
