@@ -18,14 +18,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 from celery import Celery
-from kombu.exceptions import OperationalError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot import texts
 from bot.documents_progress import ProgressBoard, cancel_button, progress_bar
 from bot.errors import BotError, QueueUnavailable
 from bot.i18n import Texts
+from bot.jobs import TranslationJobs
 from bot.parsing import TranslateCommand
 from bot.prefs import PrefsStore
 from bot.replies import ReplyContext, ReplyStore
@@ -64,8 +63,10 @@ class DocumentFlow:
         redis: Redis,
         phrases: Texts,
         max_bytes: int,
+        jobs: TranslationJobs,
     ) -> None:
         self.bot, self.producer, self.replies, self.prefs = bot, producer, replies, prefs
+        self.jobs = jobs
         self.redis, self.phrases, self.max_bytes = redis, phrases, max_bytes
         self.board = ProgressBoard(bot)
 
@@ -133,20 +134,14 @@ class DocumentFlow:
             label=f"{label}\n{request['tgt']}",
             status_id=status.message_id,
         )
+        args: list[Any] = [task_id, dict(request)]
         try:
-            # The context goes first: the answer may come before send_task returns.
-            await self.replies.save(task_id, context)
-            await asyncio.to_thread(
-                self.producer.send_task,
-                DOCUMENT,
-                args=[task_id, dict(request)],
-                task_id=prepare_id(task_id),
-                queue=QUEUE_DOCUMENTS,
+            await self.jobs.submit(
+                context, DOCUMENT, args, QUEUE_DOCUMENTS, task_id, send_as=prepare_id(task_id)
             )
-        except (OperationalError, RedisError, OSError) as exc:
-            log.warning("could not queue document %s: %r", task_id, exc)
+        except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
-            raise QueueUnavailable from exc
+            raise
 
     def status_text(self, locale: str, name: str, tgt: str, progress: str | None) -> str:
         """The status message: what is translated into what, and how far it got."""

@@ -103,7 +103,7 @@ def create_services(settings: Settings, bot: Bot) -> Services:
         redis, producer, replies, prefs, i18n, phrases, typing, flow, inline, metrics, limiter, jobs
     )
     services.documents = DocumentFlow(
-        bot, producer, replies, prefs, redis, phrases, settings.document_byte_limit
+        bot, producer, replies, prefs, redis, phrases, settings.document_byte_limit, jobs
     )
     return services
 

@@ -45,15 +45,24 @@ class TranslationJobs:
         return await self.submit(context, TRANSLATE, translate_args(text, src, tgt, options), queue)
 
     async def submit(
-        self, context: ReplyContext, name: str, args: list[Any], queue: str, task_id: str = ""
+        self,
+        context: ReplyContext,
+        name: str,
+        args: list[Any],
+        queue: str,
+        task_id: str = "",
+        send_as: str = "",
     ) -> str:
         """Save the reply context, then send task `name`; returns the task id.
+
+        `send_as`: the id the first task gets when the answer comes from another task
+        (a document's chord) under `task_id`.
 
         Raises:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
         """
         task_id = task_id or str(uuid.uuid4())
-        job = {"name": name, "args": args, "queue": queue}
+        job = {"name": name, "args": args, "queue": queue, "id": send_as or task_id}
         try:
             # The context goes first: a fast worker may finish before send_task returns.
             await self.replies.save(task_id, context, job)
@@ -78,7 +87,7 @@ class TranslationJobs:
             self.producer.send_task,
             job["name"],
             args=job["args"],
-            task_id=task_id,
+            task_id=job.get("id") or task_id,
             queue=job["queue"],
         )
         await self.replies.queued(task_id)

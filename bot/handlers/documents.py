@@ -9,13 +9,14 @@ from aiogram.types import CallbackQuery, Message
 from bot import texts
 from bot.documents import DocumentFlow
 from bot.documents_progress import CancelDocument
+from bot.gate import COSTLY
 from bot.i18n import Texts
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
 
 
-@router.message(F.document)
+@router.message(F.document, flags=COSTLY)
 async def translate_document(message: Message, documents: DocumentFlow) -> None:
     """Queue the file; a status message shows progress until the file is sent."""
     if not await documents.accept(message, parse_translate(message.caption)):
