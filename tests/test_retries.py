@@ -15,6 +15,7 @@ from tasks.contract import TRANSLATE, TranslateFailed, TranslateOk, translate_ar
 from tasks.translate import retry_delay
 from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.emulator import BotApiEmulator
+from tests.procs import wait_until
 from tests.tiny_model import reference_translate
 
 DB = 14  # a database of its own, so only this test's worker serves these tasks
@@ -60,7 +61,8 @@ def test_a_model_that_comes_back_is_used_on_retry(
         shutil.copytree(model_template.format(src="en", tgt="ru"), broken)
         answer = result.get(timeout=60)
         del result
-        assert client.exists("unacked") == 0
+        # Acknowledged once answered: nothing left for a visibility timeout to resend.
+        wait_until(lambda: client.hlen("unacked") == 0, 30, "the acknowledgement")
     finally:
         proc.stop()
     expected = reference_translate(broken, ["Good morning"], NUM_BEAMS)[0]
