@@ -48,20 +48,20 @@ class AdminsOnly(BotError):
     """A group setting changed by someone who is not an admin."""
 
 
-class RateLimited(BotError):
-    """A user or chat sent more than its share; `notify` only on the first refusal."""
+class TryLater(BotError):
+    """A request refused for now; `notify` only on the first refusal while it lasts."""
 
     def __init__(self, retry_after: int, notify: bool) -> None:
         super().__init__(f"retry after {retry_after}s")
         self.retry_after, self.notify = retry_after, notify
 
 
-class Busy(BotError):
-    """The queues are full; nothing was accepted."""
+class RateLimited(TryLater):
+    """A user or chat sent more than its share."""
 
-    def __init__(self, retry_after: int, notify: bool) -> None:
-        super().__init__(f"busy, retry after {retry_after}s")
-        self.retry_after, self.notify = retry_after, notify
+
+class Busy(TryLater):
+    """The queues are full; nothing was accepted."""
 
 
 class NotAllowed(BotError):

@@ -40,12 +40,23 @@ class Fleet:
     models: list[str]
 
 
+def _queue_keys() -> list[str]:
+    return [queue + suffix for queue in QUEUES for suffix in _PRIORITY_SUFFIXES]
+
+
+async def queued_total(redis: Redis) -> int:
+    """Tasks waiting in all queues (the busy ceiling's measure)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in _queue_keys():
+            pipe.llen(key)
+        return sum(await pipe.execute())
+
+
 async def read_fleet(redis: Redis) -> Fleet:
     """Read queue depths and worker metrics in one round trip."""
     async with redis.pipeline(transaction=False) as pipe:
-        for queue in QUEUES:
-            for suffix in _PRIORITY_SUFFIXES:
-                pipe.llen(queue + suffix)
+        for key in _queue_keys():
+            pipe.llen(key)
         pipe.hgetall(STATS_KEY)
         pipe.hgetall(BATCH_SIZE_KEY)
         pipe.hgetall(MODEL_LOAD_KEY)

@@ -21,7 +21,7 @@ from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessag
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.errors import BotError, Busy, RateLimited
+from bot.errors import BotError, Busy, TryLater
 from bot.i18n import Texts
 from bot.jobs import TranslationJobs
 from bot.limits import Limiter
@@ -154,7 +154,7 @@ class InlineFlow:
             return True
         try:
             await self.limiter.admit(query.from_user.id, None, group=False)
-        except (RateLimited, Busy) as refused:
+        except TryLater as refused:
             phrase = texts.BUSY if isinstance(refused, Busy) else texts.RATE_LIMITED
             text = self.phrases(phrase, locale, seconds=refused.retry_after)
             await self._answer(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.errors import Busy, RateLimited
+from bot.fleet import queued_total
 from config import Settings
-from tasks.contract import QUEUES
 
 _BUCKET, _NOTICE = "tolmach:bucket:", "tolmach:notice:"
 
@@ -102,11 +102,7 @@ class Limiter:
     async def _check_queue(self, user_id: int | None) -> None:
         if not self.rates.max_queue_depth:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for queue in QUEUES:
-                pipe.llen(queue)
-            depth = sum(await pipe.execute())
-        if depth >= self.rates.max_queue_depth:
+        if await queued_total(self.redis) >= self.rates.max_queue_depth:
             seconds = self.rates.busy_retry_after
             raise Busy(seconds, await self.first_notice(f"busy:{user_id}", seconds))
 

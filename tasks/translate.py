@@ -124,17 +124,20 @@ def retry_delay(result: TranslateResult, attempt: int) -> int | None:
     return int(2**attempt)
 
 
+def _options(request: SimpleRequest) -> dict[str, Any]:
+    args = request.args
+    return dict(args[-1]) if len(args) == 4 and isinstance(args[-1], dict) else {}
+
+
 def _attempt(request: SimpleRequest) -> int:
-    options = request.args[-1] if request.args and isinstance(request.args[-1], dict) else {}
-    attempt = options.get("attempt", 0)
+    attempt = _options(request).get("attempt", 0)
     return attempt if isinstance(attempt, int) else 0
 
 
 def _send_back(request: SimpleRequest, delay: int) -> None:
     """Queue the request again under its own id (one answer still), later."""
-    text, src, tgt, *rest = request.args
-    options = dict(rest[0]) if rest and isinstance(rest[0], dict) else {}
-    options["attempt"] = _attempt(request) + 1
+    text, src, tgt = request.args[:3]
+    options = {**_options(request), "attempt": _attempt(request) + 1}
     queue = (request.delivery_info or {}).get("routing_key") or QUEUE_CHAT
     log.warning("request %s failed transiently; retrying in %ss", request.id, delay)
     app.send_task(

@@ -37,6 +37,18 @@ class RedisServer:
         return redis.Redis.from_url(self.url(db))
 
 
+def wait_redis(server: RedisServer) -> None:
+    """Wait until a redis-server answers PING."""
+
+    def pong() -> bool:
+        try:
+            return bool(server.client().ping())
+        except redis.ConnectionError:
+            return False
+
+    wait_until(pong, 20, "redis-server")
+
+
 @pytest.fixture(scope="session")
 def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where child processes write their logs."""
@@ -63,14 +75,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory, logdir: Path) -> Iter
         str(data),
     ]
     server = RedisServer(port, Proc("redis", args, dict(os.environ), logdir).start())
-
-    def pong() -> bool:
-        try:
-            return bool(server.client().ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_until(pong, 20, "redis-server")
+    wait_redis(server)
     yield server
     server.proc.stop()
 

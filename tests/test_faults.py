@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.replies import PENDING
-from tests.conftest import NUM_BEAMS, TOKEN, BotHandle, RedisServer, process_env
+from tests.conftest import NUM_BEAMS, TOKEN, BotHandle, RedisServer, process_env, wait_redis
 from tests.emulator import BotApiEmulator
 from tests.ops import start_bot, start_worker
 from tests.procs import Proc, free_port, wait_until
@@ -205,7 +204,7 @@ def test_redis_restart(tmp_path: Path, logdir: Path, model_template: str) -> Non
     procs: list[Proc] = []
     sent = Sent()
     try:
-        _wait_redis(server)
+        wait_redis(server)
         procs.append(start_worker("restart-worker", env, server, 0, logdir))
         metrics_port = free_port()
         bot_env = {**env, "METRICS_PORT": str(metrics_port)}
@@ -215,7 +214,7 @@ def test_redis_restart(tmp_path: Path, logdir: Path, model_template: str) -> Non
         server.proc.stop()  # SIGTERM: redis-server writes its append-only file and exits
         time.sleep(2)
         server.proc = _redis_proc(port, tmp_path, logdir)
-        _wait_redis(server)
+        wait_redis(server)
         client = server.client()
         # The bot's result listener is back once it has subscribed again.
         wait_until(lambda: int(client.execute_command("PUBSUB", "NUMPAT")) > 0, 60, "the bot")
@@ -236,13 +235,3 @@ def _redis_proc(port: int, data: Path, logdir: Path) -> Proc:
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     args += ["--appendonly", "yes", "--dir", str(data)]
     return Proc(f"redis-aof-{port}", args, dict(os.environ), logdir).start()
-
-
-def _wait_redis(server: RedisServer) -> None:
-    def pong() -> bool:
-        try:
-            return bool(server.client().ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_until(pong, 20, "redis-server")

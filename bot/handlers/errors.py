@@ -54,7 +54,7 @@ async def on_error(event: ErrorEvent, phrases: Texts) -> None:
     error = event.exception
     if not isinstance(error, errors.BotError):
         log.error("handler failed", exc_info=error)
-    if isinstance(error, errors.RateLimited | errors.Busy) and not error.notify:
+    if isinstance(error, errors.TryLater) and not error.notify:
         return  # told once already; the rest of the burst is dropped quietly
     if (query := event.update.callback_query) is not None:
         await _answer_callback(
