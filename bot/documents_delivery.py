@@ -29,6 +29,8 @@ _REASONS = {
     "encrypted": texts.DOC_ENCRYPTED,
     "too_large": texts.DOC_TOO_MANY_CHARS,
     "archive_limits": texts.DOC_ARCHIVE_BOMB,
+    "too_many_pages": texts.DOC_TOO_MANY_PAGES,
+    "too_many_cues": texts.DOC_TOO_MANY_CUES,
     "empty": texts.DOC_EMPTY,
     "download": texts.DOC_DOWNLOAD,
 }

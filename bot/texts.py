@@ -94,6 +94,8 @@ DOC_CORRUPT = N_("“{name}” is damaged or is not a valid {format} file.")
 DOC_ENCRYPTED = N_("“{name}” is encrypted. Send a copy without a password.")
 DOC_TOO_MANY_CHARS = N_("“{name}” has too much text: {length} characters, the limit is {limit}.")
 DOC_ARCHIVE_BOMB = N_("“{name}” unpacks to far more data than it holds and was refused.")
+DOC_TOO_MANY_PAGES = N_("“{name}” has too many pages: {length}, the limit is {limit}.")
+DOC_TOO_MANY_CUES = N_("“{name}” has too many subtitles: {length}, the limit is {limit}.")
 DOC_EMPTY = N_("There is no text to translate in “{name}”.")
 DOC_DOWNLOAD = N_("I could not download “{name}”. Please send it again.")
 

@@ -105,7 +105,7 @@ def failure(exc: TranslationError, name: str, src: str, tgt: str) -> DocumentFai
     failed = DocumentFailed(
         ok=False, error=exc.code, reason=reason, name=name, src=src, tgt=tgt, detail=str(exc)[:300]
     )
-    amount = getattr(exc, "chars", getattr(exc, "size", None))
+    amount = next((getattr(exc, a) for a in ("chars", "size", "count") if hasattr(exc, a)), None)
     limit = getattr(exc, "limit", None)
     if isinstance(amount, int) and isinstance(limit, int):
         failed["chars"], failed["limit"] = amount, limit
@@ -123,7 +123,9 @@ def source_language(src: str, tgt: str, texts: list[str], service: TranslationSe
     target = resolve(tgt)
     if target is None:
         raise UnsupportedPair(src, tgt, "unknown language")
-    if src == "auto" and texts:
+    if not texts:
+        return src  # nothing to translate, whatever the pair ("auto" has no route)
+    if src == "auto":
         sample: list[str] = []
         for text in texts:  # the first paragraphs only, not a copy of the document
             sample.append(text)

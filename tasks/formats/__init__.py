@@ -17,7 +17,12 @@ import posixpath
 from tasks.errors import TranslationError
 from tasks.formats import archives
 from tasks.formats.base import Parsed
-from tasks.formats.errors import CorruptDocument, DocumentTooLarge, UnsupportedDocument
+from tasks.formats.errors import (
+    CorruptDocument,
+    DocumentTooLarge,
+    EmptyDocument,
+    UnsupportedDocument,
+)
 
 __all__ = ["output_name", "rebuild", "segments", "supported_extensions"]
 
@@ -39,6 +44,7 @@ _MODULES = {
     ".pdf": "pdf",
 }
 _ZIPPED = frozenset({".docx", ".pptx", ".odt", ".epub"})
+_BINARY = _ZIPPED | {".pdf"}
 # A translated template is a catalogue, no longer a template.
 _OUTPUT_EXTENSION = {".pot": ".po"}
 
@@ -76,10 +82,16 @@ def segments(filename: str, data: bytes, *, max_chars: int | None = None) -> lis
 
     Raises:
         UnsupportedDocument: Unknown extension.
+        EmptyDocument: A zip-based or PDF file of 0 bytes (an empty text file gives no
+            segments, which the task layer answers the same way).
         CorruptDocument: The bytes cannot be parsed as that format.
+        UnsafeDocument: XML entity declarations, a DTD where the format has none, or a zip
+            member named outside the archive.
         EncryptedDocument: An encrypted PDF.
         BinaryContent: A text format holding binary data.
-        ArchiveLimits: A zip-based format over the unpacking limits.
+        ArchiveLimits: A zip-based format over the unpacking limits, or a PDF whose streams
+            unpack to too much.
+        TooManyParts: A PDF with too many pages, subtitles with too many cues.
         DocumentTooLarge: More than `max_chars` characters of text.
     """
     texts = [_strip(text)[1] for text in _load(filename, data).texts]
@@ -103,6 +115,7 @@ def rebuild(filename: str, data: bytes, translations: list[str]) -> bytes:
 
     Raises:
         ValueError: The number of translations differs from the number of segments.
+        CorruptDocument: A part the parse left alone fails as the document is written.
     """
     parsed = _load(filename, data)
     new = list(parsed.texts)
@@ -112,7 +125,12 @@ def rebuild(filename: str, data: bytes, translations: list[str]) -> bytes:
     for i, translation in zip(slots, translations, strict=True):
         lead, _, trail = _strip(parsed.texts[i])
         new[i] = lead + translation.strip() + trail
-    return parsed.write(new)
+    try:
+        return parsed.write(new)
+    except TranslationError:
+        raise
+    except Exception as exc:  # the parse passed, so a library failed on what it kept lazy
+        raise CorruptDocument(filename, f"{type(exc).__name__}: {exc}"[:300]) from exc
 
 
 def _load(filename: str, data: bytes) -> Parsed:
@@ -120,10 +138,14 @@ def _load(filename: str, data: bytes) -> Parsed:
     module = _MODULES.get(ext)
     if module is None:
         raise UnsupportedDocument(filename, supported_extensions())
-    if ext in _ZIPPED:
-        archives.check_zip(filename, data)
     loader = importlib.import_module(f"tasks.formats.{module}")
+    if not data and ext in _BINARY:
+        raise EmptyDocument(filename)  # an empty text file is valid: it has no segments
     try:
+        if ext in _ZIPPED:
+            archives.check_zip(filename, data)
+            # XHTML chapters carry a DOCTYPE; OOXML and ODF parts never have one.
+            archives.check_xml_members(filename, data, dtd_allowed=ext == ".epub")
         parsed: Parsed = loader.load(filename, data)
     except TranslationError:
         raise

@@ -21,8 +21,10 @@ import ebooklib
 from ebooklib import epub
 from lxml import etree
 
+from tasks.formats import xmlscan
 from tasks.formats.base import ElementSlot as _Slot
 from tasks.formats.base import Parsed, changed
+from tasks.formats.errors import CorruptDocument
 from tasks.formats.html import SKIPPED, normalize_space
 
 _PARSER = etree.XMLParser(
@@ -54,7 +56,7 @@ def load(name: str, data: bytes) -> Parsed:
     members += [
         (path, _ncx_slots) for path in _members(archive, opf, book, ebooklib.ITEM_NAVIGATION)
     ]
-    roots = {path: etree.fromstring(bodies[path], _PARSER) for path, _ in members}
+    roots = {path: _parse(name, path, bodies[path]) for path, _ in members}
     slots = [(path, slot) for path, find in members for slot in find(roots[path])]
     texts = [normalize_space(slot.get()) for _, slot in slots]
 
@@ -67,6 +69,18 @@ def load(name: str, data: bytes) -> Parsed:
         return _repack(archive, bodies, edited)
 
     return Parsed(texts, write)
+
+
+def _parse(name: str, path: str, body: bytes) -> Any:
+    # The archive check scanned members by name; a document may be named anything.
+    xmlscan.check_xml(name, body, dtd_allowed=True, part=path)
+    root = etree.fromstring(body, _PARSER)
+    # `recover` mends sloppy XHTML, but past a parser limit (nesting deeper than 256) it
+    # would drop the rest of the document without a word.
+    for error in _PARSER.error_log:
+        if error.type_name == "ERR_RESOURCE_LIMIT":
+            raise CorruptDocument(name, f"{path!r}: {error.message}")
+    return root
 
 
 def _package_path(archive: zipfile.ZipFile) -> str:

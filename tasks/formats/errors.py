@@ -7,6 +7,8 @@ document problem more precisely for the reply.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from tasks.contract import ErrorCode
 from tasks.errors import TranslationError
 
@@ -71,10 +73,53 @@ class DocumentTooLarge(DocumentError):
 
 
 class ArchiveLimits(DocumentError):
-    """A zip-based document is over the unpacking limits (a likely zip bomb)."""
+    """A compressed document (a zip-based format, a PDF's streams) is over the unpacking limits.
+
+    A likely decompression bomb: the bot says it unpacks to far more data than it holds.
+    """
 
     reason = "archive_limits"
 
     def __init__(self, filename: str, detail: str) -> None:
-        super().__init__(f"{filename!r} is refused as a possible zip bomb: {detail}")
+        super().__init__(f"{filename!r} is refused as a possible decompression bomb: {detail}")
         self.filename = filename
+
+
+class UnsafeDocument(DocumentError):
+    """The file holds what only an attack needs: XML entity declarations, a DTD where the
+    format has none, a zip member named outside the archive.
+
+    Worded to the user like a damaged file (it is not a valid file of its format); the
+    message names what was found.
+    """
+
+    reason = "corrupt"
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(f"{filename!r} is refused as unsafe: {detail}")
+        self.filename = filename
+
+
+class EmptyDocument(DocumentError):
+    """The file has no bytes at all."""
+
+    reason = "empty"
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(f"{filename!r} is an empty file (0 bytes)")
+        self.filename = filename
+
+
+class TooManyParts(DocumentError):
+    """More pages (PDF) or cues (subtitles) than a document may have.
+
+    Counted before the parse that would cost time and memory for each of them; `reason`
+    names the unit (`too_many_pages`, `too_many_cues`) for the bot's wording.
+    """
+
+    def __init__(
+        self, filename: str, count: int, limit: int, unit: Literal["pages", "cues"]
+    ) -> None:
+        super().__init__(f"{filename!r} has {count} {unit}, the limit is {limit}")
+        self.filename, self.count, self.limit, self.unit = filename, count, limit, unit
+        self.reason = f"too_many_{unit}"

@@ -18,7 +18,9 @@ from bs4.formatter import HTMLFormatter
 
 from tasks.formats import textfile
 from tasks.formats.base import Parsed, changed
+from tasks.formats.errors import UnsafeDocument
 
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
 # HTML's own whitespace: a no-break space is content and stays.
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 _CORE = re.compile(r"[^ \t\n\r\f](?:.*[^ \t\n\r\f])?", re.DOTALL)
@@ -53,7 +55,11 @@ def load(name: str, data: bytes) -> Parsed:
     Returns:
         The parsed document, written back as UTF-8.
     """
-    textfile.decode(name, data)  # refuses binary content; BeautifulSoup decodes on its own
+    text = textfile.decode(name, data).text  # refuses binary; BeautifulSoup decodes on its own
+    if _ENTITY_DECLARATION.search(text):
+        # HTML has no entity declarations; XHTML's would expand (XXE, billion laughs) in
+        # any reader that takes the file as XML.
+        raise UnsafeDocument(name, "it declares XML entities (<!ENTITY), which HTML never has")
     soup = BeautifulSoup(data, "html.parser")
     _drop_doctype_newline(soup)
     nodes = text_nodes(soup)
@@ -68,13 +74,21 @@ def load(name: str, data: bytes) -> Parsed:
 
 
 def text_nodes(soup: BeautifulSoup) -> list[NavigableString]:
-    """The prose text nodes in document order (not comments, doctype, script or code)."""
-    return [
-        node
-        for node in soup.find_all(string=True)
+    """The prose text nodes in document order (not comments, doctype, script or code).
+
+    One pass in document order, each tag's "inside skipped" looked up from its parent's:
+    walking every text node's ancestors instead is quadratic in nesting depth.
+    """
+    skipped: dict[int, bool] = {}
+    found: list[NavigableString] = []
+    for node in soup.descendants:
+        inside = skipped.get(id(node.parent), False)
+        if isinstance(node, Tag):
+            skipped[id(node)] = inside or node.name in SKIPPED
         # Comments, the doctype, CDATA and script/style/template strings are subclasses.
-        if type(node) is NavigableString and not any(p.name in SKIPPED for p in node.parents)
-    ]
+        elif type(node) is NavigableString and not inside:
+            found.append(node)
+    return found
 
 
 def normalize_space(text: str) -> str:

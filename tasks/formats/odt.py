@@ -37,6 +37,10 @@ def load(name: str, data: bytes) -> Parsed:
     document = Document(io.BytesIO(data))
     if document.get_type() != "text":
         raise ValueError(f"an OpenDocument {document.get_type()}, not a text document")
+    for part in ("meta", "settings", "manifest"):
+        # odfdo parses these lazily, some only when saving: a damaged one must fail here,
+        # before the document is translated, not in the rebuild after.
+        getattr(document.get_part(part), "root", None)
     styles: Any = document.get_part("styles.xml")
     paragraphs = [*document.body.get_elements(_PARAGRAPHS)]
     if styles is not None and hasattr(styles, "root"):

@@ -10,15 +10,13 @@ links and form fields. A PDF without a text layer (a scan) gives no segments.
 from __future__ import annotations
 
 import glob
-import io
 import re
 from functools import cache
 
 from fpdf import FPDF
-from pypdf import PageObject, PdfReader
 
 from tasks.formats.base import Parsed
-from tasks.formats.errors import EncryptedDocument
+from tasks.formats.pdfread import read_pages
 
 # A Unicode TrueType font, so any script the font covers is written as is.
 FONT_PATTERNS = (
@@ -51,13 +49,10 @@ def load(name: str, data: bytes) -> Parsed:
 
     Raises:
         EncryptedDocument: The PDF is encrypted.
+        TooManyParts: Too many pages.
+        ArchiveLimits: Its streams unpack to too much (see `pdfread`).
     """
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        raise EncryptedDocument(name)
-    pages: list[Page] = [
-        (_size(page), paragraphs(page.extract_text() or "")) for page in reader.pages
-    ]
+    pages: list[Page] = [(size, paragraphs(text)) for size, text in read_pages(name, data)]
     texts = [paragraph for _, found in pages for paragraph in found]
 
     def write(new: list[str]) -> bytes:
@@ -105,15 +100,6 @@ def render(pages: list[Page]) -> bytes:
             pdf.multi_cell(0, size * _LEADING, text, align="L", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(size * _PARAGRAPH_GAP)
     return bytes(pdf.output())
-
-
-def _size(page: PageObject) -> tuple[float, float]:
-    box = page.cropbox
-    width, height = float(box.width), float(box.height)
-    if (page.rotation or 0) % 180 == 90:
-        width, height = height, width
-    # fpdf2 refuses degenerate pages; such a box is broken anyway.
-    return max(width, 72.0), max(height, 72.0)
 
 
 def _join(lines: list[str]) -> str:

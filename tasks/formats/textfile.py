@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import codecs
-import unicodedata
+import re
 from dataclasses import dataclass
 
 import charset_normalizer
@@ -20,7 +20,8 @@ _BOMS = (
 # Text files hold tabs, line breaks and form feeds; more than this share of other control
 # characters means the bytes only happened to decode (random binary decodes as cp1252 too).
 _MAX_CONTROL_SHARE = 0.01
-_TEXT_CONTROLS = frozenset("\t\n\r\f\v\x1b")
+# Unicode category Cc (C0, DEL, C1) less the controls text files hold: \t \n \v \f \r ESC.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Decoded:
 
 
 def decode(name: str, data: bytes) -> Decoded:
-    """Decode a text file: BOM first, then strict UTF-8, then charset-normalizer's guess.
+    """Decode a text file: BOM first, UTF-16 without one, strict UTF-8, charset-normalizer.
 
     Args:
         name: The file name, for error messages.
@@ -42,12 +43,15 @@ def decode(name: str, data: bytes) -> Decoded:
         The text and the encoding to write it back in.
 
     Raises:
-        BinaryContent: NUL bytes without a UTF-16/32 BOM, no encoding decodes the bytes, or
-            the decoded text is full of control characters.
+        BinaryContent: NUL bytes that are not UTF-16/32 text, no encoding decodes the bytes,
+            or the decoded text is full of control characters.
     """
     encoding = _bom_encoding(data)
     if encoding is None and b"\x00" in data:
-        raise BinaryContent(name, "it contains NUL bytes")
+        # Text never holds NUL, but UTF-16 without a BOM has one in every ASCII character.
+        encoding = _wide_encoding(data)
+        if encoding is None:
+            raise BinaryContent(name, "it contains NUL bytes")
     if encoding is None:
         encoding = _guess(data)
     if encoding is None:
@@ -84,6 +88,35 @@ def _bom_encoding(data: bytes) -> str | None:
     return None
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 (or UTF-32) without a BOM, or None for binary data that has NUL bytes."""
+    order = _utf16_order(data)
+    if order is not None:
+        return order
+    best = charset_normalizer.from_bytes(data).best()
+    if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
+        return best.encoding
+    return None
+
+
+def _utf16_order(data: bytes) -> str | None:
+    """The byte order of BOM-less UTF-16, told by its high bytes, or None when unclear.
+
+    A script's letters share a few high bytes (0x00 for ASCII, 0x03 Greek, 0x04 Cyrillic)
+    while their low bytes vary, so the half with far fewer distinct values is the high
+    half. charset-normalizer alone reads Greek UTF-16-LE as Hangul UTF-16-BE.
+    """
+    if len(data) < 2 or len(data) % 2:
+        return None
+    sample = data[: 1 << 16]
+    even, odd = len(set(sample[0::2])), len(set(sample[1::2]))
+    if 2 * odd <= even:
+        return "utf_16_le"
+    if 2 * even <= odd:
+        return "utf_16_be"
+    return None  # CJK: both halves vary; charset-normalizer's language model decides
+
+
 def _guess(data: bytes) -> str | None:
     try:
         data.decode("utf_8")
@@ -91,13 +124,14 @@ def _guess(data: bytes) -> str | None:
     except UnicodeDecodeError:
         pass
     best = charset_normalizer.from_bytes(data).best()
+    if best is not None and best.encoding.startswith("utf_16"):
+        return _utf16_order(data) or best.encoding
     return None if best is None else best.encoding
 
 
 def _control_share(text: str) -> float:
     if not text:
         return 0.0
-    controls = sum(
-        1 for ch in text if ch not in _TEXT_CONTROLS and unicodedata.category(ch) == "Cc"
-    )
+    # A regex, not a loop over characters: text files may hold tens of millions of them.
+    _, controls = _CONTROLS.subn("", text)
     return controls / len(text)
