@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import sys
+
+from aiogram import Bot
 
 from bot.commands import register_commands
-from bot.factory import create_bot, create_dispatcher, create_listener, create_services
+from bot.factory import Services, create_bot, create_dispatcher, create_listener, create_services
+from bot.startup import StartupError, cancel_and_wait, wait_for_redis, wait_for_telegram
 from bot.web import web_app
 from bot.webhook import run_polling, run_webhook
 from config import Settings, load_settings
@@ -14,31 +17,44 @@ from config.logs import setup_logging
 
 
 async def run(settings: Settings) -> None:
-    """Receive updates (webhook or polling) and listen for results until stopped."""
+    """Wait for Redis and Telegram, then take updates and answer results until stopped."""
     bot = create_bot(settings)
     services = create_services(settings, bot)
+    try:
+        # Both before the listener starts: a fault found here ends the process cleanly.
+        await wait_for_redis(settings)
+        await wait_for_telegram(bot, settings.telegram_api_url)
+        await serve(settings, bot, services)
+    finally:
+        await services.redis.aclose()
+        await bot.session.close()
+
+
+async def serve(settings: Settings, bot: Bot, services: Services) -> None:
+    """Receive updates (webhook or polling) and listen for results until stopped."""
     dispatcher = create_dispatcher(settings, services)
     listener = create_listener(bot, services)
     listening = asyncio.create_task(listener.run())
     app = web_app(services.metrics, services.redis)
     try:
         await register_commands(bot, services.phrases)
-        serve = run_webhook if settings.webhook_url else run_polling
-        await serve(settings, bot, dispatcher, app)
+        receive = run_webhook if settings.webhook_url else run_polling
+        await receive(settings, bot, dispatcher, app)
     finally:
-        listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listening
+        await cancel_and_wait(listening)
         await listener.drain()
-        await services.redis.aclose()
-        await bot.session.close()
 
 
 def main() -> None:
     """Entry point: settings first, so a bad setting is one clear line."""
     settings = load_settings(need_bot_token=True)
     setup_logging(settings.log_level, settings.log_format)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except StartupError as exc:
+        sys.exit(str(exc))  # the line on stderr, exit status 1
+    except KeyboardInterrupt:
+        sys.exit(130)  # Ctrl-C while still waiting for Redis or Telegram
 
 
 if __name__ == "__main__":

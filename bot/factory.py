@@ -9,11 +9,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from celery import Celery
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.asyncio import Redis
 
 from bot.delivery import Delivery
 from bot.documents import DocumentFlow
@@ -33,6 +29,7 @@ from bot.replies import ReplyStore, SourceStore
 from bot.typing_indicator import TypingIndicator
 from config import Settings
 from tasks.celery_app import make_celery
+from tasks.connections import async_redis
 
 
 @dataclass
@@ -61,22 +58,9 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
-def redis_pool(settings: Settings) -> BlockingConnectionPool:
-    """A pool that makes a burst of updates wait for a connection instead of failing,
-    and retries with backoff (after a Redis restart, pooled connections fail once)."""
-    return BlockingConnectionPool.from_url(
-        str(settings.redis_url),
-        max_connections=100,
-        timeout=30,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), 5),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
-
-
 def create_services(settings: Settings, bot: Bot) -> Services:
     """Redis clients, the Celery producer (no result backend: we listen ourselves)."""
-    redis = Redis(connection_pool=redis_pool(settings))
+    redis = async_redis(settings)  # REDIS_URL's server, or the master Sentinel names
     producer = make_celery(settings, results=False)
     replies = ReplyStore(redis, ttl=settings.reply_ttl)
     prefs = PrefsStore(redis)
@@ -146,5 +130,5 @@ def create_listener(bot: Bot, services: Services) -> ResultListener:
         services.replies,
         services.metrics.timed(delivery),
         progress=documents.on_progress if documents else None,
-        requeue=services.jobs.requeue_stale,
+        requeue=services.jobs.recover,
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Celery
@@ -12,13 +14,22 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
 from bot.errors import QueueUnavailable
+from bot.fleet import in_broker
 from bot.replies import ReplyContext, ReplyStore
-from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateOptions, translate_args
+from tasks.contract import (
+    QUEUE_CHAT,
+    RESULT_KEY_PREFIX,
+    TRANSLATE,
+    TranslateOptions,
+    translate_args,
+)
 
 log = logging.getLogger(__name__)
 # A send_task takes milliseconds; a request saved this long ago and still not marked
 # queued belongs to a bot that died in between.
 STALE_AFTER = 10.0
+# A request this old with neither a result nor its task in the broker was lost there.
+LOST_AFTER = 20.0
 
 
 class TranslationJobs:
@@ -27,6 +38,9 @@ class TranslationJobs:
     def __init__(self, producer: Celery, replies: ReplyStore) -> None:
         self.producer = producer
         self.replies = replies
+        # kombu's connections are not thread-safe: while Redis is away, one thread's
+        # publish retry would close the connection under another's. One sender thread.
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send_task")
 
     async def translate(
         self,
@@ -81,15 +95,49 @@ class TranslationJobs:
             await self._send(task_id, job)
         return len(stale)
 
+    async def recover(self) -> int:
+        """Send again what was accepted but never queued, or queued and then lost."""
+        return await self.requeue_stale() + await self.resend_lost()
+
+    async def resend_lost(self, older_than: float = LOST_AFTER) -> int:
+        """Send again tasks the broker no longer has although they were not answered.
+
+        Redis going down the moment a worker's BRPOP is answered loses that message:
+        popped from the queue, never recorded as taken. Sending it again is safe (same
+        task id, one answer); only a task that finished in between runs twice.
+        """
+        waiting = []
+        for task_id in await self.replies.pending(older_than):
+            job = await self.replies.job(task_id)
+            # A document answers under its own id, from a chain of other tasks: skip.
+            if job is not None and job.get("id", task_id) == task_id:
+                waiting.append((task_id, job))
+        if not waiting:
+            return 0
+        redis = self.replies.redis
+        async with redis.pipeline(transaction=False) as pipe:
+            for task_id, _ in waiting:
+                pipe.exists(RESULT_KEY_PREFIX + task_id)
+            finished = await pipe.execute()
+        unfinished = [(t, j) for (t, j), done in zip(waiting, finished, strict=True) if not done]
+        held = await in_broker(redis, {task_id for task_id, _ in unfinished})
+        lost = [(task_id, job) for task_id, job in unfinished if task_id not in held]
+        for task_id, job in lost:
+            log.warning("task %s was lost by the broker; sending it again", task_id)
+            await self._send(task_id, job)
+        return len(lost)
+
     async def _send(self, task_id: str, job: dict[str, Any]) -> None:
-        # send_task does blocking socket I/O; keep it off the event loop.
-        await asyncio.to_thread(
+        # send_task does blocking socket I/O (and waits out a Redis restart, retrying):
+        # keep it off the event loop.
+        send = functools.partial(
             self.producer.send_task,
             job["name"],
             args=job["args"],
             task_id=job.get("id") or task_id,
             queue=job["queue"],
         )
+        await asyncio.get_running_loop().run_in_executor(self._sender, send)
         await self.replies.queued(task_id)
 
     async def _forget(self, task_id: str) -> None:

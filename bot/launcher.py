@@ -15,7 +15,9 @@ from urllib.parse import urlparse
 
 import redis
 
+from bot.supervise import Service, supervise
 from config import Settings, load_settings
+from tasks.connections import uses_sentinel
 
 
 def bot_command() -> list[str]:
@@ -51,6 +53,13 @@ def redis_reachable(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except (redis.RedisError, OSError):
         return False
+
+
+def needs_private_redis(settings: Settings) -> bool:
+    """Whether `tolmach run` starts its own redis-server: nothing answers at REDIS_URL
+    and no REDIS_SENTINELS are set (with them the deployment has its own Redis, and a
+    private one would split it)."""
+    return not uses_sentinel(settings) and not redis_reachable(str(settings.redis_url))
 
 
 def start_private_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
@@ -95,22 +104,20 @@ def run_all() -> int:
     settings = load_settings(need_bot_token=True)
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = []
-    if not redis_reachable(str(settings.redis_url)):
+    if needs_private_redis(settings):
         server, env["REDIS_URL"] = start_private_redis(settings)
         children.append(server)
         print(f"started a private redis-server at {env['REDIS_URL']}", file=sys.stderr)
+    env["PYTHONUNBUFFERED"] = "1"  # their lines reach us (and the user) as written
     services = [
-        subprocess.Popen(worker_command(), env=env),
-        subprocess.Popen(bot_command(), env=env),
+        Service("worker", worker_command(), env),
+        Service("bot", bot_command(), env),
     ]
-    children[:0] = services  # stop the services before Redis
+    children[:0] = [service.proc for service in services]  # stopped before Redis
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    # A supervisor, not the bot's event loop: waiting here blocks nothing else.
-    while not stopping.wait(0.2) and all(p.poll() is None for p in services):
-        pass
-    code = next((p.returncode for p in services if p.returncode), 0)
+    code = supervise(services, stopping)
     for proc in children:
         if proc.poll() is None:
             proc.terminate()
@@ -118,4 +125,6 @@ def run_all() -> int:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    for service in services:
+        service.drain()
     return code

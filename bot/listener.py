@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -22,6 +23,9 @@ from bot.replies import ReplyContext, ReplyStore
 from tasks.contract import PROGRESS, READY_STATES, RESULT_KEY_PREFIX
 
 log = logging.getLogger(__name__)
+# How long an answered task is retried as done while Redis is away; past that (the
+# bot shuts down waiting for it) a sweep may answer it again.
+FORGET_FOR = 120.0
 
 Deliver = Callable[[ReplyContext, dict[str, Any]], Awaitable[None]]
 # Shown while a long task runs (documents): its task id and PROGRESS meta.
@@ -36,7 +40,7 @@ class ResultListener:
         redis: Redis,
         replies: ReplyStore,
         deliver: Deliver,
-        sweep_every: float = 30.0,
+        sweep_every: float = 10.0,
         progress: Progress | None = None,
         requeue: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
@@ -48,6 +52,7 @@ class ResultListener:
         self.sweep_every = sweep_every
         self.ready = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._answered: set[str] = set()  # sent, not yet marked so in Redis
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting to Redis with backoff."""
@@ -71,11 +76,18 @@ class ResultListener:
             await self.sweep()
             self.ready.set()
             sweeper = asyncio.create_task(self._sweep_forever())
+            subscribed = 0
             try:
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-                    if message is not None and message["type"] == "pmessage":
+                    message = await pubsub.get_message(timeout=5)
+                    if message is None:
+                        continue
+                    if message["type"] == "pmessage":
                         self._handle(message["channel"], message["data"])
+                    elif message["type"] == "psubscribe" and (subscribed := subscribed + 1) > 1:
+                        # redis-py reconnected and subscribed again by itself (a Redis
+                        # restart): results published in between are found by a sweep.
+                        self._track(self._sweep_quietly())
             finally:
                 sweeper.cancel()
 
@@ -115,10 +127,15 @@ class ResultListener:
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.sweep_every)
-            with contextlib.suppress(RedisError, OSError):
-                await self.sweep(older_than=self.sweep_every)
+            await self._sweep_quietly(older_than=self.sweep_every)
+
+    async def _sweep_quietly(self, older_than: float = 0.0) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self.sweep(older_than=older_than)
 
     async def _deliver(self, task_id: str, meta: dict[str, Any]) -> None:
+        if task_id in self._answered:
+            return
         try:
             context = await self.replies.claim(task_id)
             if context is None:
@@ -136,9 +153,31 @@ class ResultListener:
             with contextlib.suppress(RedisError, OSError):
                 await self.replies.release(task_id)
             return
+        else:
+            await self._forget(task_id)  # still holding the claim
         finally:
             holding.cancel()
-        await self.replies.done(task_id)
+
+    async def _forget(self, task_id: str) -> None:
+        """Drop an answered task's context, retrying while Redis is away (a Sentinel
+        failover takes seconds; by default half a minute): a context left behind is
+        answered again by a sweep once the claim expires."""
+        self._answered.add(task_id)  # meanwhile this process's sweeps leave it alone
+        delay, deadline = 0.5, time.monotonic() + FORGET_FOR
+        try:
+            while True:
+                try:
+                    await self.replies.done(task_id)
+                    return
+                except (RedisError, OSError) as exc:
+                    if time.monotonic() > deadline:
+                        log.error("could not mark %s answered: %r", task_id, exc)
+                        return
+                    log.warning("could not mark %s answered (%r); retrying", task_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        finally:
+            self._answered.discard(task_id)
 
     async def drain(self) -> None:
         """Wait for deliveries in flight (on shutdown)."""

@@ -74,11 +74,14 @@ class ReplyStore:
             await pipe.execute()
 
     async def queued(self, task_id: str) -> None:
-        """The broker has the task: nothing to resend if this bot dies now."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(_JOB + task_id)
-            pipe.zrem(UNQUEUED, task_id)
-            await pipe.execute()
+        """The broker has the task: nothing to resend if this bot dies now. The task
+        itself is kept until answered, in case the broker loses it (see `job`)."""
+        await self.redis.zrem(UNQUEUED, task_id)
+
+    async def job(self, task_id: str) -> dict[str, Any] | None:
+        """The task sent for a request still waiting for its answer."""
+        raw = await self.redis.get(_JOB + task_id)
+        return json.loads(raw) if raw else None
 
     async def unqueued(self, older_than: float) -> list[tuple[str, dict[str, Any]]]:
         """Tasks saved this long ago and never confirmed queued: their bot died in between.

@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.startup import call_telegram
 from bot.web import serving
 from config import Settings
 
@@ -39,17 +40,20 @@ async def run_webhook(
     the others keep serving.
     """
     assert settings.webhook_url and settings.webhook_secret, "load_settings checks this"
-    secret = settings.webhook_secret.get_secret_value()
+    url, secret = settings.webhook_url, settings.webhook_secret.get_secret_value()
     handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
     handler.register(app, path=webhook_path(settings.webhook_url))
     setup_application(app, dispatcher, bot=bot)
     async with serving(app, settings.http_host, settings.webhook_port):
-        await bot.set_webhook(
-            settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=dispatcher.resolve_used_update_types(),
+        await call_telegram(
+            settings.telegram_api_url,
+            lambda: bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=dispatcher.resolve_used_update_types(),
+            ),
         )
-        log.info("webhook mode: Telegram posts to %r", settings.webhook_url)
+        log.info("webhook mode: Telegram posts to %r", url)
         await _until_stopped()
 
 
@@ -58,7 +62,7 @@ async def run_polling(
 ) -> None:
     """Long-poll Telegram until stopped, serving /health and /metrics on METRICS_PORT."""
     # getUpdates fails while a webhook is set (from an earlier run in webhook mode).
-    await bot.delete_webhook()
+    await call_telegram(settings.telegram_api_url, bot.delete_webhook)
     async with serving(app, settings.http_host, settings.metrics_port, optional=True):
         await dispatcher.start_polling(bot, handle_signals=True)
 

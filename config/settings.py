@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    RedisDsn,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
@@ -25,6 +32,11 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     redis_url: RedisDsn = RedisDsn("redis://localhost:6379/0")
+    # Sentinel mode: the master is asked of these; REDIS_URL then gives only the
+    # password, database and TLS (its host and port are ignored).
+    redis_sentinels: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_sentinel_master: str | None = Field(default=None, validate_default=True)
+    redis_sentinel_password: SecretStr | None = None
     model_template: str = "Helsinki-NLP/opus-mt-{src}-{tgt}"
     models: dict[str, str] = Field(default_factory=dict)
     device: Literal["cpu", "cuda", "auto"] = "auto"
@@ -65,7 +77,8 @@ class Settings(BaseSettings):
     rate_chat_burst: int = Field(default=10, ge=1)
     max_queue_depth: int = Field(default=5000, ge=0)  # 0: no ceiling
     busy_retry_after: int = Field(default=30, ge=1)
-    visibility_timeout: int = Field(default=3600, ge=10)
+    # Live workers renew their leases every quarter of it (tasks/lease.py).
+    visibility_timeout: int = Field(default=60, ge=20)
 
     @property
     def document_byte_limit(self) -> int:
@@ -97,6 +110,7 @@ class Settings(BaseSettings):
         "admin_ids",
         "allowed_users",
         "allowed_chats",
+        "redis_sentinels",
         mode="before",
     )
     @classmethod
@@ -104,6 +118,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{address!r} is not host:port (e.g. 10.0.0.5:26379)")
+        return value
+
+    @field_validator("redis_sentinel_master")
+    @classmethod
+    def _sentinel_master(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Fields validate in order: REDIS_SENTINELS is already in `info.data` (absent
+        # if it was malformed, which is then the error reported).
+        if info.data.get("redis_sentinels") and not value:
+            raise ValueError("must be set with REDIS_SENTINELS (the name in `sentinel monitor`)")
+        return value or None
 
     @field_validator("webhook_url")
     @classmethod
@@ -119,16 +151,6 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"[\w-]{1,256}", value.get_secret_value()):
             raise ValueError("must be 1-256 characters: letters, digits, _ and -")
         return value
-
-    @model_validator(mode="after")
-    def _visibility_outlasts_tasks(self) -> Settings:
-        # An unacknowledged message is handed to another worker after this long; if a
-        # task may run longer, it would run twice while the first run still works.
-        if self.visibility_timeout <= self.task_soft_time_limit + 30:
-            raise ValueError(
-                "VISIBILITY_TIMEOUT must exceed TASK_SOFT_TIME_LIMIT + 30 (the hard limit)"
-            )
-        return self
 
     @field_validator("model_template")
     @classmethod

@@ -178,7 +178,12 @@ class ModelRegistry:
         elapsed = time.perf_counter() - started
         log.info("model %r ready in %.2fs (pid %d)", model_id, elapsed, os.getpid())
         if self._on_load is not None:
-            self._on_load(model_id, elapsed)
+            try:
+                self._on_load(model_id, elapsed)
+            except Exception as exc:
+                # The hook only records metrics (in Redis, which may be down at start):
+                # a model that loaded must not be thrown away for it.
+                log.warning("could not record the load of %r: %r", model_id, exc)
         return translator
 
 

@@ -17,11 +17,15 @@ from typing import Any
 import redis
 from celery.signals import worker_process_init, worker_ready
 from celery.utils.log import get_task_logger
-from celery_batches import Batches, SimpleRequest
+from celery_batches import SimpleRequest
+from kombu.exceptions import OperationalError
 
+import tasks.startup  # noqa: F401 (connects the worker_init check of model folders)
 from tasks import worker_app
+from tasks.batches import Requeue, SafeBatches
 from tasks.cache import TranslationCache
 from tasks.catalog import CATALOG_KEY, build_catalog, encode
+from tasks.connections import sync_redis
 from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
 from tasks.detect import LanguageDetector
 from tasks.errors import TranslationError
@@ -40,7 +44,7 @@ __all__ = ["MODEL_LOADS_KEY", "STATS_KEY", "app", "translate"]
 @cache
 def redis_client() -> redis.Redis:
     """This process's Redis client (cache and counters)."""
-    return redis.Redis.from_url(str(settings.redis_url))
+    return sync_redis(settings)
 
 
 @cache
@@ -84,31 +88,48 @@ def publish_catalog(**_: Any) -> None:
         log.warning("could not publish the catalog: %r", exc)
 
 
+# Redis (or the broker) gone mid-batch: the batch goes back to the queue, not "internal".
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError, OperationalError, ConnectionError)
+
+
 @app.task(
     name=TRANSLATE,
-    base=Batches,
+    base=SafeBatches,
     acks_late=True,
     flush_every=settings.batch_max_requests,
     flush_interval=settings.batch_wait_ms / 1000,
 )
-def translate(requests: list[SimpleRequest]) -> None:
-    """Translate a batch of `(text, src, tgt)` requests; store one result for each."""
+def translate(requests: list[SimpleRequest]) -> Requeue:
+    """Translate a batch of `(text, src, tgt)` requests; store one result for each.
+
+    Returns the ids of requests to queue again (their results could not be stored).
+    """
     jobs = [_job(request) for request in requests]
     valid = [job for job in jobs if job is not None]
     try:
         done = iter(service().translate_many(valid))
         results: list[TranslateResult] = [next(done) if job else _bad_request() for job in jobs]
+    except REDIS_DOWN as exc:
+        log.warning("batch of %d met Redis down (%r); requeued", len(requests), exc)
+        return Requeue(request.id for request in requests)
     except Exception:
         # The batch must never fail silently: every request still gets an answer.
         log.exception("batch of %d failed", len(requests))
         results = [TranslateFailed(ok=False, error="internal") for _ in requests]
+    again = Requeue()
     for request, result in zip(requests, results, strict=True):
-        if (delay := retry_delay(result, _attempt(request))) is not None:
-            _send_back(request, delay)
-            continue
-        app.backend.mark_as_done(request.id, result, request=request)
+        try:
+            if (delay := retry_delay(result, _attempt(request))) is not None:
+                _send_back(request, delay)
+                continue
+            # The backend retries a lost connection (result_backend_always_retry).
+            app.backend.mark_as_done(request.id, result, request=request)
+        except REDIS_DOWN as exc:
+            log.warning("could not store the result of %s (%r); requeued", request.id, exc)
+            again.append(request.id)
     _count(requests=len(requests), batches=1)
     record_batch(redis_client(), results)
+    return again
 
 
 # Failures worth another try: a model that could not be fetched or loaded (a hub or

@@ -117,7 +117,6 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
         NUM_BEAMS=str(NUM_BEAMS),
         TORCH_THREADS="1",
         MAX_TEXT_CHARS="12000",
-        INLINE_DEADLINE="6",
         # Small document limits and chunks: several chunks, progress and limits testable.
         DOCUMENT_MAX_BYTES="1000000",
         DOCUMENT_MAX_CHARS="60000",

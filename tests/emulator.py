@@ -124,12 +124,12 @@ class BotApiEmulator:
         self._posting: set[asyncio.Task[None]] = set()
 
     # ---- life cycle -------------------------------------------------------------
-    def start(self) -> None:
-        """Serve on a free port of 127.0.0.1."""
+    def start(self, port: int = 0) -> None:
+        """Serve on `port` of 127.0.0.1 (0: a free one)."""
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._start(port), self._loop).result(10)
 
-    async def _start(self) -> None:
+    async def _start(self, port: int) -> None:
         self._wakeup = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
@@ -137,7 +137,7 @@ class BotApiEmulator:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"

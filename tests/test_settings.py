@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from config import Settings
+from config.settings import describe_error
 from tests.procs import ROOT
 
 CLEAN = {
@@ -64,6 +66,7 @@ def test_missing_token_is_one_clear_line(tmp_path: Path) -> None:
         ("MODEL_TEMPLATE", "no-placeholders"),
         ("TELEGRAM_API_URL", "ftp://x"),
         ("BOT_TOKEN", "bad token"),
+        ("REDIS_SENTINELS", "sentinel-1"),
     ],
 )
 def test_malformed_setting_names_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -74,3 +77,28 @@ def test_malformed_setting_names_the_variable(tmp_path: Path, name: str, value: 
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in result.stderr
     if name == "BOT_TOKEN":
         assert value not in lines[0]  # secrets are never echoed
+
+
+def test_sentinels_are_a_host_port_list() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_sentinels="10.0.0.5:26379, s2:26380,[::1]:26381",  # type: ignore[arg-type]
+        redis_sentinel_master="tolmach",
+    )
+    assert settings.redis_sentinels == ["10.0.0.5:26379", "s2:26380", "[::1]:26381"]
+    assert Settings(_env_file=None).redis_sentinels == []  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ["s1", "s1:", ":26379", "s1:0", "s1:65536", "s1:port"])
+def test_malformed_sentinel_is_named(value: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None, redis_sentinels=value, redis_sentinel_master="m")  # type: ignore[call-arg, arg-type]
+    line = describe_error(err.value)
+    assert line.startswith("Configuration error: REDIS_SENTINELS: ") and repr(value) in line
+
+
+def test_sentinels_need_a_master_name(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, BOT_TOKEN="1:abc", REDIS_SENTINELS="127.0.0.1:26379")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Configuration error: REDIS_SENTINEL_MASTER: ")

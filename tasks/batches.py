@@ -1,0 +1,80 @@
+"""celery-batches' `Batches`, made to survive broker reconnects and lost children.
+
+Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
+- A broker reconnect clears the consumer's timer, flush timer included, but Batches
+  keeps the stale handle and never starts a new one: buffered requests (and every later
+  one, until `flush_every` pile up) wait forever. The worker "takes no further work".
+- A batch whose child process died is neither acknowledged nor rejected, and a batch
+  whose results could not be stored is acknowledged anyway. Both are handed back to the
+  queue here, so another child (or worker) answers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from billiard.exceptions import WorkerLostError
+from celery.utils.log import get_logger
+from celery.worker.request import Request
+from celery_batches import Batches, SimpleRequest
+from celery_batches.trace import apply_batches_task
+
+log = get_logger(__name__)
+
+
+class Requeue(list[str]):
+    """What a batch task returns for requests it could not answer: their ids, to queue
+    again (a task cannot raise: celery-batches swallows the exception and acks)."""
+
+
+class SafeBatches(Batches):
+    """`Batches` whose flush timer follows reconnects and whose requests always end in
+    an acknowledgement or a requeue."""
+
+    abstract = True
+
+    def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
+        handler = super().Strategy(task, app, consumer)
+        # Called again on every (re)connect: the old timer entry is gone with the old loop.
+        self._tref = None
+        if self._buffer.qsize() or self._pending.qsize():
+            self._tref = consumer.timer.call_repeatedly(self.flush_interval, self._do_flush)
+        return handler
+
+    def flush(self, requests: Collection[Request]) -> Any:
+        """Run a batch in the pool; acknowledge, or requeue what was not answered."""
+        batch = ([SimpleRequest.from_request(r) for r in requests],)
+
+        def on_return(result: Any) -> None:
+            again = set(result) if isinstance(result, Requeue) else set()
+            for request in requests:
+                if request.id in again:
+                    request.reject(requeue=True)
+                else:
+                    request.acknowledge()
+
+        def on_error(exc: Any) -> None:
+            error = getattr(exc, "exception", exc)
+            if isinstance(error, WorkerLostError):
+                # Its child died (OOM killer, a crash): another child tries again.
+                log.warning("batch of %d lost with its child; requeued", len(requests))
+                for request in requests:
+                    request.reject(requeue=True)
+                return
+            # A hard time limit: running it again would hit it again. Say so, once.
+            log.error("batch of %d failed: %r", len(requests), error)
+            for request in requests:
+                try:
+                    self.backend.mark_as_done(request.id, {"ok": False, "error": "internal"})
+                except Exception:  # Redis away too: hand it back rather than lose it
+                    request.reject(requeue=True)
+                else:
+                    request.acknowledge()
+
+        return self._pool.apply_async(
+            apply_batches_task,
+            (self, batch, 0, None),
+            callback=on_return,
+            error_callback=on_error,
+        )

@@ -1,0 +1,81 @@
+"""Checks a worker makes as it starts: the local model folders it is told to use exist.
+
+Run on Celery's `worker_init`, in the main process before the pool starts or the broker
+is reached, so a path that does not exist stops the worker with one line naming the path
+and the setting, rather than every request being answered "no model for this pair".
+Hub models are not looked up here (that needs the network; a worker fetches them lazily).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery.signals import worker_init
+
+from config import Settings
+from tasks.registry import PIVOT, ModelRegistry, looks_local
+
+
+@worker_init.connect
+def check_model_paths(sender: Any = None, **_: Any) -> None:
+    """Stop the worker (SystemExit: the line, exit status 1) if a model folder is missing."""
+    settings = sender.app.conf.get("tolmach_settings")
+    if isinstance(settings, Settings) and (problem := missing_model_path(settings)):
+        # SystemExit passes through Celery's signal dispatch, which logs other errors
+        # with a traceback and carries on.
+        raise SystemExit(problem)
+
+
+def missing_model_path(settings: Settings) -> str | None:
+    """One line naming a local model folder that is missing, or None if all are there.
+
+    Checked: every local folder in MODELS; each pair of PRELOAD_PAIRS (directly or
+    through English, as workers route it); without PRELOAD_PAIRS, the folder that holds
+    MODEL_TEMPLATE's models.
+    """
+    for pair, model_id in settings.models.items():
+        if _missing(model_id):
+            return f"Configuration error: MODELS: no model folder {_shown(model_id)} (for {pair})"
+    registry = ModelRegistry.from_settings(settings)
+    for pair in settings.preload_pairs:
+        src, _, tgt = pair.partition("-")
+        if not _servable(registry, src, tgt):
+            setting = "MODELS" if f"{src}-{tgt}" in settings.models else "MODEL_TEMPLATE"
+            folder = _shown(registry.candidates(src, tgt)[0])
+            return (
+                f"Configuration error: {setting}: no model folder {folder} "
+                f"for {pair} in PRELOAD_PAIRS"
+            )
+    root = template_root(settings.model_template)
+    if not settings.preload_pairs and root is not None and not root.is_dir():
+        return (
+            f"Configuration error: MODEL_TEMPLATE: no folder {root.absolute()} "
+            f"(MODEL_TEMPLATE={settings.model_template})"
+        )
+    return None
+
+
+def template_root(template: str) -> Path | None:
+    """The folder a local MODEL_TEMPLATE's models live in (the last one before `{`),
+    or None for a hub template."""
+    if not looks_local(template):
+        return None
+    return Path(template.split("{", 1)[0] + "x").expanduser().parent
+
+
+def _servable(registry: ModelRegistry, src: str, tgt: str) -> bool:
+    """Whether a pair has a model that may exist (a hub id, or a folder that does)."""
+    if any(not _missing(model_id) for model_id in registry.candidates(src, tgt)):
+        return True
+    if PIVOT in (src, tgt):
+        return False
+    return _servable(registry, src, PIVOT) and _servable(registry, PIVOT, tgt)
+
+
+def _missing(model_id: str) -> bool:
+    return looks_local(model_id) and not Path(model_id).expanduser().is_dir()
+
+
+def _shown(model_id: str) -> Path:
+    return Path(model_id).expanduser().absolute()
