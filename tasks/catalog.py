@@ -54,6 +54,8 @@ def to_preload(settings: Settings) -> tuple[list[str], str]:
     if not settings.preload_models:
         return [], "PRELOAD_MODELS is off"
     listed = build_catalog(settings)["pairs"]
+    if not listed:
+        return [], "no local pairs: a hub MODEL_TEMPLATE loads on first use, or set PRELOAD_PAIRS"
     pairs = listed[: settings.max_loaded_models]
     why = "the deployment's pairs"
     if len(listed) > len(pairs):

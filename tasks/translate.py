@@ -75,6 +75,8 @@ def service() -> TranslationService:
 def preload(**_signal: Any) -> None:
     """Load the deployment's pairs in each worker child before its first request."""
     pairs, why = to_preload(settings)
+    if not pairs:
+        worker_log.info("nothing to preload (%s)", why)
     for pair in pairs:
         src, _, tgt = pair.partition("-")
         started = time.perf_counter()
