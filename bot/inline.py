@@ -4,7 +4,9 @@ Telegram sends a query on nearly every keystroke, so a query waits a moment and 
 dropped if the same user typed on (debounce). The rest go to the inline queue, which
 workers empty first; one task per target. Answers gather in Redis and the inline
 query is answered once, when all targets are in or at the deadline. Finished
-answers are cached, so a repeated query is answered without a worker.
+answers are cached, so a repeated query is answered without a worker; a "busy" answer
+is not (Telegram is told not to either), and a translation that finishes after it is,
+so the user typing the query again sees it at once.
 """
 
 from __future__ import annotations
