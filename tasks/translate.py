@@ -39,7 +39,8 @@ from tasks.service import Job, TranslationService
 app = worker_app()
 settings = app.conf.tolmach_settings
 log = get_task_logger(__name__)
-worker_log = logging.getLogger(__name__)  # outside tasks: no task id to show
+# Outside a task: not the task logger (its lines show a task id, here "???").
+worker_log = logging.getLogger("tasks.preload")
 
 __all__ = ["MODEL_LOADS_KEY", "STATS_KEY", "app", "translate"]
 
