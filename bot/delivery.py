@@ -20,13 +20,15 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot import texts
+from bot.choices import LanguageChoices
 from bot.i18n import Texts
 from bot.inline import InlineFlow
-from bot.keyboards import other_languages
+from bot.keyboards import language_buttons, other_languages
 from bot.listener import Deliver
 from bot.replies import ReplyContext
 from bot.splitting import split_message
 from bot.typing_indicator import TypingIndicator
+from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,10 @@ class Delivery:
         inline: InlineFlow,
         attempts: int = 5,
         documents: Deliver | None = None,
+        choices: LanguageChoices | None = None,
     ) -> None:
         self.bot = bot
+        self.choices = choices
         self.documents = documents
         self.inline = inline
         self.phrases = phrases
@@ -97,8 +101,10 @@ class Delivery:
         text = render(meta, context, self.phrases)
         if text is None:
             return
-        pieces = split_message(text)
         markup = self._buttons(context, meta)
+        if (offer := await self._offer_targets(context, meta)) is not None:
+            text, markup = offer
+        pieces = split_message(text)
         for i, piece in enumerate(pieces):
             await self.send(context, piece, markup if i == len(pieces) - 1 else None)
 
@@ -108,6 +114,32 @@ class Delivery:
             return None
         exclude = {str(result.get("src")), str(result.get("tgt"))}
         return other_languages(context.source_id, exclude, self.phrases.locale(context.locale))
+
+    async def _offer_targets(
+        self, context: ReplyContext, meta: dict[str, Any]
+    ) -> tuple[str, InlineKeyboardMarkup | None] | None:
+        """Plain text already in the user's language: not an error, but a question.
+        Buttons offer the languages the deployment translates it into."""
+        result = meta.get("result")
+        if (
+            context.source_id is None
+            or self.choices is None
+            or not isinstance(result, dict)
+            or result.get("error") != "same_language"
+        ):
+            return None
+        src = str(result.get("src"))
+        targets = await self.choices.targets_from(src)
+        locale = self.phrases.locale(context.locale)
+        text = self.phrases(
+            texts.ALREADY_IN_LANGUAGE if targets else texts.ALREADY_IN_LANGUAGE_NO_MODEL,
+            context.locale,
+            language=display_name(src, locale),
+            src=src,
+            example=(targets or ["en" if src != "en" else "ru"])[0],
+        )
+        markup = language_buttons(context.source_id, targets, locale) if targets else None
+        return (html.escape(text) if context.html else text), markup
 
     async def send(
         self, context: ReplyContext, text: str, markup: InlineKeyboardMarkup | None = None

@@ -70,8 +70,14 @@ class DocumentFlow:
         self.redis, self.phrases, self.max_bytes = redis, phrases, max_bytes
         self.board = ProgressBoard(bot)
 
-    async def accept(self, message: Message, request: TranslateCommand) -> bool:
+    async def accept(
+        self, message: Message, request: TranslateCommand, *, addressed: bool = False
+    ) -> bool:
         """Queue a message's document into the caption's languages (or the default).
+
+        Only the caption's languages count: any other words in it are not translated.
+        `addressed`: the caption is a command, so even a group's file without
+        languages is for the bot (into the group's language, else the user's).
 
         Returns:
             False when the document is not for the bot (a group file without languages).
@@ -80,7 +86,8 @@ class DocumentFlow:
             DocumentRefused: Unknown format or over the size limit.
         """
         document = message.document
-        if document is None or (message.chat.type != "private" and not request.targets):
+        in_group = message.chat.type != "private"
+        if document is None or (in_group and not request.targets and not addressed):
             return False
         name = posixpath.basename(document.file_name or "document")
         if posixpath.splitext(name)[1].lower() not in supported_extensions():
@@ -111,6 +118,10 @@ class DocumentFlow:
             )
 
     async def _default_target(self, message: Message) -> tuple[str, ...]:
+        if message.chat.type != "private":
+            chat = await self.prefs.chat(message.chat.id)
+            if chat.target:
+                return (chat.target,)
         user = message.from_user
         prefs = await self.prefs.languages_of(
             user.id if user else None, user.language_code if user else None

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from celery import Celery
 from redis.asyncio import Redis
 
+from bot.choices import LanguageChoices
 from bot.delivery import Delivery
 from bot.documents import DocumentFlow
 from bot.documents_delivery import DocumentDelivery
@@ -124,6 +125,7 @@ def create_listener(bot: Bot, services: Services) -> ResultListener:
         services.typing,
         services.inline,
         documents=DocumentDelivery(documents) if documents else None,
+        choices=LanguageChoices(services.redis),
     )
     return ResultListener(
         services.redis,

@@ -4,7 +4,9 @@ Telegram sends a query on nearly every keystroke, so a query waits a moment and 
 dropped if the same user typed on (debounce). The rest go to the inline queue, which
 workers empty first; one task per target. Answers gather in Redis and the inline
 query is answered once, when all targets are in or at the deadline. Finished
-answers are cached, so a repeated query is answered without a worker.
+answers are cached, so a repeated query is answered without a worker; a "busy" answer
+is not (Telegram is told not to either), and a translation that finishes after it is,
+so the user typing the query again sees it at once.
 """
 
 from __future__ import annotations
@@ -122,8 +124,9 @@ class InlineFlow:
         await self._finish(qid)
 
     async def _finish(self, qid: str) -> None:
-        if not await self.redis.set(_ANSWERED + qid, "1", nx=True, ex=300):
-            return
+        """Answer the query once (at the deadline or when all targets are in); a full
+        set of translations is cached even when it came after a "busy" answer, so the
+        user typing the query again is answered at once."""
         raw = await self.redis.get(_STATE + qid)
         if raw is None:
             return
@@ -131,11 +134,18 @@ class InlineFlow:
         stored = await self.redis.hgetall(_RESULTS + qid)
         results = {as_text(k): json.loads(v) for k, v in stored.items()}
         items = [self._item(tgt, results.get(tgt), state["locale"]) for tgt in state["targets"]]
-        if all(ok for ok, _ in items):
+        translated = all(ok for ok, _ in items)
+        if translated:
             await self.redis.set(
                 state["cache"], json.dumps([i for _, i in items]), ex=CACHE_SECONDS
             )
-        await self._answer(qid, [_article(*i) for _, i in items], personal=state["personal"])
+        if not await self.redis.set(_ANSWERED + qid, "1", nx=True, ex=300):
+            return
+        articles = [_article(*i) for _, i in items]
+        if translated:
+            await self._answer(qid, articles, personal=state["personal"])
+        else:  # busy or failed: never cached, by Telegram or for other users
+            await self._answer(qid, articles, personal=True, cache=0)
 
     def _item(self, tgt: str, result: Any, locale: str) -> tuple[bool, list[str]]:
         """(translated?, [id, title, description, message]) for one target."""

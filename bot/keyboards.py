@@ -1,4 +1,4 @@
-"""Inline keyboards: "translate into another language" buttons under a translation."""
+"""Inline keyboards: "translate into another language" buttons under an answer."""
 
 from __future__ import annotations
 
@@ -21,8 +21,13 @@ class OtherLanguage(CallbackData, prefix="tr"):
 
 def other_languages(source_id: str, exclude: set[str], locale: str) -> InlineKeyboardMarkup:
     """Buttons for popular languages other than the source and the current target."""
+    return language_buttons(source_id, [c for c in POPULAR if c not in exclude], locale)
+
+
+def language_buttons(source_id: str, codes: list[str], locale: str) -> InlineKeyboardMarkup:
+    """One button per language (the first few): translate the stored original into it."""
     builder = InlineKeyboardBuilder()
-    for code in [c for c in POPULAR if c not in exclude][:MAX_BUTTONS]:
+    for code in codes[:MAX_BUTTONS]:
         builder.button(
             text=display_name(code, locale).capitalize(),
             callback_data=OtherLanguage(source=source_id, tgt=code),

@@ -7,11 +7,15 @@ shutdown chatter can be dropped and that line stays the last thing the user read
 
 from __future__ import annotations
 
+import queue
 import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import IO
+
+LAG = 1.0  # seconds each forwarded line waits (see Service._write)
 
 
 class Service:
@@ -36,12 +40,28 @@ class Service:
 
     def _pump(self, source: IO[bytes], sink: IO[bytes]) -> None:
         # Reading goes on while quiet: a child blocked on a full pipe would not stop.
+        lines: queue.SimpleQueue[tuple[float, bytes] | None] = queue.SimpleQueue()
+        writer = threading.Thread(target=self._write, args=(lines, sink), daemon=True)
+        writer.start()
         for line in iter(source.readline, b""):
+            lines.put((time.monotonic(), line))
+        lines.put(None)
+        writer.join()
+
+    def _write(self, lines: queue.SimpleQueue[tuple[float, bytes] | None], sink: IO[bytes]) -> None:
+        # Every line is written LAG after it was read. A service that stops prints its
+        # reason and exits well within LAG, and `supervise` quiets the others within
+        # 0.2 s of the exit: by the time the reason is written, what the others said
+        # after it (a worker's banner printed just as the bot stopped on a rejected
+        # token) is dropped rather than shown below it.
+        while (item := lines.get()) is not None:
+            read_at, line = item
+            time.sleep(max(0.0, read_at + LAG - time.monotonic()))
             if not self.quiet.is_set():
                 sink.write(line)
                 sink.flush()
 
-    def drain(self, timeout: float = 5.0) -> None:
+    def drain(self, timeout: float = 5.0 + LAG) -> None:
         """Wait until everything the process wrote has been forwarded."""
         for pump in self._pumps:
             pump.join(timeout)

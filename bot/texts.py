@@ -17,7 +17,9 @@ HELP = N_(
     "/tr ru Hello — to Russian, the source is detected\n"
     "/translate english>русский,de Hi — names work too, several targets at once\n"
     "Reply to a message with /tr ru — translates that message\n"
-    "In a private chat, just send text: I translate it into your language.\n\n"
+    "In a private chat, just send text: I translate it into your language.\n"
+    "Send a file with the caption ru, en>ru or /tr ru — I translate the file (other words "
+    "in its caption are not translated)\n\n"
     "/lang ru en — your languages (target, then a second one for text already in the "
     "first)\n"
     "/languages — what this bot can translate\n"
@@ -37,6 +39,15 @@ UNKNOWN_LANGUAGE = N_("I don't know the language “{code}”.")
 DID_YOU_MEAN = N_("Did you mean “{suggestion}”?")
 SAME_LANGUAGE = N_(
     "The source and the target are the same language ({code}): nothing to translate."
+)
+ALREADY_IN_LANGUAGE = N_(
+    "This is already in {language}, your language. Into which language should I translate "
+    "it? To have such text translated without asking, set a second language: "
+    "/lang {src} {example}"
+)
+ALREADY_IN_LANGUAGE_NO_MODEL = N_(
+    "This is already in {language}, your language, and this bot has no model that "
+    "translates from it. /languages shows what it can translate."
 )
 TEXT_TOO_LONG = N_("The text is too long: {length} characters, the limit is {limit}.")
 QUEUE_UNAVAILABLE = N_("The translation service is unavailable right now. Please try again later.")

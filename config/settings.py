@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     ct2_compute_type: str = "auto"
     max_loaded_models: int = Field(default=4, ge=1)
     preload_pairs: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Without PRELOAD_PAIRS: load the pairs the catalog lists when a worker starts.
+    preload_models: bool = True
     batch_max_requests: int = Field(default=64, ge=1)
     batch_wait_ms: int = Field(default=20, ge=1)
     batch_token_budget: int = Field(default=8192, ge=64)

@@ -1,11 +1,13 @@
 """Translators: turn a batch of segments into translations with one model.
 
-Knows nothing of Telegram or Celery. torch and transformers are imported only
-when a model is actually loaded, inside the worker child.
+Knows nothing of Telegram or Celery. Models are loaded only inside the worker
+child; the libraries are imported in the worker's parent (`import_libraries`), so
+forked children start warm.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -141,6 +143,28 @@ class TransformersTranslator:
             out = out[:, 2:]
         decoded: list[str] = self.tokenizer.batch_decode(out, skip_special_tokens=True)
         return [text.strip() for text in decoded]
+
+
+def import_libraries(engine: str) -> None:
+    """Import the engine's libraries now: in a worker's main process before it forks,
+    children then share these pages instead of each importing for seconds.
+
+    Only imports: no model, thread pool or CUDA context is created (fork safety).
+    """
+    if engine == "ctranslate2":
+        import ctranslate2  # noqa: F401
+        import sentencepiece  # noqa: F401
+
+        return
+    import torch  # noqa: F401
+    import transformers
+
+    # transformers imports lazily: touch the classes a model load needs (opus-mt's
+    # Marian is most of it: generation and modelling code).
+    for name in ("AutoModelForSeq2SeqLM", "AutoTokenizer", "MarianMTModel", "MarianTokenizer"):
+        getattr(transformers, name)
+    with contextlib.suppress(ImportError):
+        import sacremoses  # noqa: F401 (Marian's tokenizer imports it on first use: 0.5 s)
 
 
 def load_translator(model_id: str, options: EngineOptions) -> Translator:

@@ -1,4 +1,5 @@
-"""Checks a worker makes as it starts: the local model folders it is told to use exist.
+"""What a worker's main process does as it starts: check that the local model folders
+it is told to use exist, then import the engine's libraries before the pool forks.
 
 Run on Celery's `worker_init`, in the main process before the pool starts or the broker
 is reached, so a path that does not exist stops the worker with one line naming the path
@@ -8,13 +9,18 @@ Hub models are not looked up here (that needs the network; a worker fetches them
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
-from celery.signals import worker_init
+from celery.signals import celeryd_after_setup, worker_init
 
 from config import Settings
+from tasks.engine import import_libraries
 from tasks.registry import PIVOT, ModelRegistry, looks_local
+
+log = logging.getLogger(__name__)
 
 
 @worker_init.connect
@@ -25,6 +31,18 @@ def check_model_paths(sender: Any = None, **_: Any) -> None:
         # SystemExit passes through Celery's signal dispatch, which logs other errors
         # with a traceback and carries on.
         raise SystemExit(problem)
+
+
+@celeryd_after_setup.connect
+def import_engine(conf: Any = None, **_: Any) -> None:
+    """Import torch and transformers (or ctranslate2) before the pool forks: children
+    start warm and share those pages (a cold child spent seconds importing them).
+    Sent after logging is set up (worker_init is too early for the line)."""
+    settings = conf.get("tolmach_settings") if conf is not None else None
+    if isinstance(settings, Settings):
+        started = time.perf_counter()
+        import_libraries(settings.engine)
+        log.info("%s imported in %.2fs", settings.engine, time.perf_counter() - started)
 
 
 def missing_model_path(settings: Settings) -> str | None:

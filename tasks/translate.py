@@ -9,8 +9,10 @@ and flushes run in the normal worker pool.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import time
 from functools import cache
 from typing import Any
 
@@ -20,11 +22,11 @@ from celery.utils.log import get_task_logger
 from celery_batches import SimpleRequest
 from kombu.exceptions import OperationalError
 
-import tasks.startup  # noqa: F401 (connects the worker_init check of model folders)
+import tasks.startup  # noqa: F401 (connects the worker_init checks and imports)
 from tasks import worker_app
 from tasks.batches import Requeue, SafeBatches
 from tasks.cache import TranslationCache
-from tasks.catalog import CATALOG_KEY, build_catalog, encode
+from tasks.catalog import CATALOG_KEY, build_catalog, encode, to_preload
 from tasks.connections import sync_redis
 from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
 from tasks.detect import LanguageDetector
@@ -37,6 +39,8 @@ from tasks.service import Job, TranslationService
 app = worker_app()
 settings = app.conf.tolmach_settings
 log = get_task_logger(__name__)
+# Outside a task: not the task logger (its lines show a task id, here "???").
+worker_log = logging.getLogger("tasks.preload")
 
 __all__ = ["MODEL_LOADS_KEY", "STATS_KEY", "app", "translate"]
 
@@ -69,14 +73,21 @@ def service() -> TranslationService:
 
 
 @worker_process_init.connect
-def preload(**_: Any) -> None:
-    """Load PRELOAD_PAIRS in each worker child before its first request."""
-    for pair in settings.preload_pairs:
+def preload(**_signal: Any) -> None:
+    """Load the deployment's pairs in each worker child before its first request."""
+    pairs, why = to_preload(settings)
+    if not pairs:
+        worker_log.info("nothing to preload (%s)", why)
+    for pair in pairs:
         src, _, tgt = pair.partition("-")
+        started = time.perf_counter()
         try:
             service().registry.route(src, tgt)
         except TranslationError as exc:
             log.warning("could not preload %s: %s", pair, exc)
+            continue
+        took = time.perf_counter() - started
+        worker_log.info("preloaded %s in %.2fs (%s; pid %d)", pair, took, why, os.getpid())
 
 
 @worker_ready.connect

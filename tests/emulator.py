@@ -164,7 +164,7 @@ class BotApiEmulator:
     ) -> int:
         """Deliver a user's message to the bot; returns its message_id.
 
-        `caption` sends the text as a document's caption; `reply_to` makes it a reply.
+        `caption` sends the text as a photo's caption; `reply_to` makes it a reply.
         """
         message_id = self._new_message_id(chat_id)
         message = self._message(
@@ -203,6 +203,7 @@ class BotApiEmulator:
             chat_id, message_id, caption or "", user_id, chat_type, language_code, True, None
         )
         file_id = f"doc{chat_id}_{message_id}"
+        message.pop("photo")
         message["document"] = {
             "file_id": file_id,
             "file_unique_id": file_id,
@@ -374,7 +375,9 @@ class BotApiEmulator:
             length = len(text.split(maxsplit=1)[0])
             ents.insert(0, {"type": "bot_command", "offset": 0, "length": length})
         if caption:
-            message["document"] = {"file_id": "doc", "file_unique_id": "doc", "file_name": "a.txt"}
+            message["photo"] = [
+                {"file_id": "photo", "file_unique_id": "photo", "width": 1, "height": 1}
+            ]
             message["caption"] = text
             if ents:
                 message["caption_entities"] = ents

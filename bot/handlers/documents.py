@@ -1,19 +1,29 @@
-"""Documents: a file (caption `en>ru`, `ru` or nothing) comes back translated."""
+"""Documents: a file (caption `en>ru`, `ru`, `/tr ru` or nothing) comes back translated."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
 from bot.documents import DocumentFlow
 from bot.documents_progress import CancelDocument
 from bot.gate import COSTLY
+from bot.handlers.translate import COMMAND
 from bot.i18n import Texts
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
+
+
+@router.message(F.document, COMMAND, flags=COSTLY)
+async def document_with_command(
+    message: Message, command: CommandObject, documents: DocumentFlow
+) -> None:
+    """A file captioned `/translate en>ru`, `/tr ru` or `/tr`: the file is translated."""
+    await documents.accept(message, parse_translate(command.args), addressed=True)
 
 
 @router.message(F.document, flags=COSTLY)

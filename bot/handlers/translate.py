@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -11,6 +11,9 @@ from bot.gate import COSTLY
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
+# A file captioned with the command is the documents router's: the file is translated.
+router.message.filter(~F.document)
+router.edited_message.filter(~F.document)
 COMMAND = Command("translate", "tr")
 
 
