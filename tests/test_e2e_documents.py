@@ -141,10 +141,12 @@ def test_other_formats_round_trip(
 def test_progress_bar_edits_at_most_once_a_second(
     bot: object, emulator: BotApiEmulator, chat_id: int
 ) -> None:
-    data = _long_text(500).encode()
+    # Long enough to take several seconds even on a fast, idle machine: the bar is edited
+    # at most once a second, and a document done within the first second shows none.
+    data = _long_text(1200).encode()
     emulator.push_document(chat_id, "long.txt", data, "en>ru")
     [sent] = emulator.wait_documents(chat_id, timeout=180)
-    assert len(sent["data"].decode().splitlines()) == 500
+    assert len(sent["data"].decode().splitlines()) == 1200
     status = emulator.sent_to(chat_id)[0]
     edits = [e for e in emulator.edits(chat_id) if e[1] == status["message_id"]]
     assert any("%" in text for _, _, text in edits), "no progress edit seen"
