@@ -105,6 +105,15 @@ def emulator() -> Iterator[BotApiEmulator]:
     emu.stop()
 
 
+@pytest.fixture
+def own_emulator() -> Iterator[BotApiEmulator]:
+    """An emulator of the test's own: the session's bot must not poll it."""
+    emulator = BotApiEmulator(TOKEN)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
 def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
     """Environment for bot and worker processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "REDIS_", "MODEL_"))}

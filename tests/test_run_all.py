@@ -4,25 +4,16 @@ bot, answers through the emulator, and Ctrl-C stops everything."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.conftest import TOKEN, process_env
+from tests.conftest import process_env
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def own_emulator() -> Iterator[BotApiEmulator]:
-    emulator = BotApiEmulator(TOKEN)  # not the session's: its bot must not poll this one
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def test_run_starts_redis_worker_and_bot(

@@ -7,7 +7,6 @@ for an outage, waits with one line per attempt), never a traceback; for `python 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ e2e = pytest.mark.e2e
 DB = 6  # a database of its own: these workers must not take other tests' tasks
 WRONG_TOKEN = "654321:not-the-emulator-token"
 HUB_TEMPLATE = "Helsinki-NLP/opus-mt-{src}-{tgt}"  # the bot never loads a model
-
-
-@pytest.fixture
-def own_emulator() -> Iterator[BotApiEmulator]:
-    emulator = BotApiEmulator(TOKEN)  # not the session's: its bot must not poll this one
-    emulator.start()
-    yield emulator
-    emulator.stop()
 
 
 def output(proc: Proc) -> list[str]:
