@@ -41,7 +41,8 @@ from bench.engine import sentences
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import DOCUMENT, QUEUE_DOCUMENTS, RESULT_KEY_PREFIX, prepare_id
-from tasks.engine import EngineOptions, load_translator
+from tasks.engine.base import EngineOptions
+from tasks.engine.registry import load_translator
 from tests.conftest import process_env
 from tests.procs import Proc, free_port, python, wait_until
 from tests.tiny_model import OPUS_DIMS, build_tiny_marian

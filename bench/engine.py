@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.engine import EngineOptions, Translator, load_translator
-from tasks.registry import ModelRegistry
-from tasks.service import Job, TranslationService
+from tasks.engine.base import EngineOptions, Translator
+from tasks.engine.registry import ModelRegistry, load_translator
+from tasks.engine.service import Job, TranslationService
 from tests.tiny_model import OPUS_DIMS, build_tiny_marian
 
 WORDS = (
@@ -82,7 +82,8 @@ def engine_rate(model_dir: Path, options: EngineOptions, texts: list[str]) -> fl
 def worker_rss(model_dir: Path, engine: str, threads: int) -> float:
     """RSS (MB) of a fresh process that loaded the model and translated a batch."""
     code = (
-        "import psutil, sys; from tasks.engine import EngineOptions, load_translator;"
+        "import psutil, sys; from tasks.engine.base import EngineOptions;"
+        "from tasks.engine.registry import load_translator;"
         f"t = load_translator({str(model_dir)!r}, EngineOptions(device='cpu', num_beams=1,"
         f" threads={threads}, engine={engine!r}, cache_dir={str(model_dir.parent)!r}));"
         f"t.translate_batch({sentences(64)!r}, 'en', 'ru');"

@@ -46,7 +46,7 @@ def add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def manage_models(command: str, pairs: list[str]) -> int:
     """Run `models download|list` (model code lives in tasks/, imported only here)."""
     from config import load_settings
-    from tasks.models import ModelsError, download, human, present
+    from tasks.engine.models import ModelsError, download, human, present
 
     settings = load_settings()
     if command == "list":
@@ -71,8 +71,8 @@ def translate_here(pair: str, text: str) -> int:
     from bot.i18n import Texts, create_i18n
     from bot.parsing import parse_translate
     from config import load_settings
-    from tasks.registry import ModelRegistry
-    from tasks.service import TranslationService
+    from tasks.engine.registry import ModelRegistry
+    from tasks.engine.service import TranslationService
 
     settings = load_settings()
     try:

@@ -20,7 +20,7 @@ from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
 
-# `reason` of a refused document (tasks.formats.errors, tasks.documents_io) -> message.
+# `reason` of a refused document (tasks.formats.errors, tasks.worker.document_state) -> message.
 _REASONS = {
     "unsupported_format": texts.DOC_UNSUPPORTED,
     "file_too_big": texts.DOC_FILE_TOO_BIG,

@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from tasks.contract import QUEUES
-from tasks.metrics import (
+from tasks.worker.metrics import (
     BATCH_BUCKETS,
     BATCH_SIZE_KEY,
     LOAD_BUCKETS,

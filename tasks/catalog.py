@@ -9,7 +9,8 @@ import re
 from typing import TypedDict
 
 from config import Settings
-from tasks.registry import PIVOT, looks_local
+from tasks.languages import PIVOT
+from tasks.model_paths import looks_local
 
 CATALOG_KEY = "tolmach:catalog"
 

@@ -10,7 +10,7 @@ from kombu import Queue
 from config import Settings
 from tasks.connections import broker_url, celery_ssl, transport_options
 from tasks.contract import DOCUMENT_TASKS, QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUES, TRANSLATE
-from tasks.lease import MessageLease
+from tasks.worker.lease import MessageLease
 
 
 def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]:
@@ -85,8 +85,9 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
 
 
 def make_celery(settings: Settings, *, results: bool = True) -> Celery:
-    """Build the Celery app; workers import tasks from `tasks.translate`."""
-    app = Celery("tolmach", include=["tasks.translate", "tasks.documents"] if results else [])
+    """Build the Celery app; workers import the tasks of `tasks.worker`."""
+    modules = ["tasks.worker.translate", "tasks.worker.documents"]
+    app = Celery("tolmach", include=modules if results else [])
     app.conf.update(celery_config(settings, results=results))
     if results:
         app.steps["consumer"].add(MessageLease)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
+# Pairs without a model of their own are translated through this language.
+PIVOT = "en"
+
 # code: (ISO 639-3, FLORES-200 code used by NLLB)
 LANGUAGES: dict[str, tuple[str, str]] = {
     "af": ("afr", "afr_Latn"),

@@ -215,7 +215,7 @@ CONCURRENCY = 2
 
 def start_preloaded_worker(proc: Proc, server: RedisServer) -> None:
     """(Re)start the session worker and wait until every child preloaded its models."""
-    from tasks.translate import MODEL_LOADS_KEY
+    from tasks.worker.metrics import MODEL_LOADS_KEY
 
     client = server.client()
     client.delete(MODEL_LOADS_KEY)

@@ -27,7 +27,7 @@ def launch_worker(name: str, env: dict[str, str], logdir: Path) -> Proc:
 
 def wait_worker(proc: Proc, server: RedisServer, db: int) -> None:
     """Wait until a worker on database `db` answers and has its model loaded."""
-    from tasks.metrics import MODEL_LOADS_KEY
+    from tasks.worker.metrics import MODEL_LOADS_KEY
 
     wait_worker_ready(server.url(db), proc)
     client = server.client(db)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.batching import chunks, estimate_tokens
+from tasks.engine.batching import chunks, estimate_tokens
 
 
 @given(st.lists(st.text(max_size=400)), st.integers(min_value=64, max_value=4096))

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-import tasks.ct2
-from tasks.ct2 import CTranslate2Translator, decoding_limits
-from tasks.engine import EngineOptions, TransformersTranslator
+import tasks.engine.ctranslate2
+from tasks.engine.base import EngineOptions
+from tasks.engine.ctranslate2 import CTranslate2Translator, decoding_limits
+from tasks.engine.transformers import TransformersTranslator
 from tasks.errors import ModelUnavailable, UnsupportedPair
 from tests.procs import ROOT
 from tests.tiny_model import build_tiny_m2m100, build_tiny_marian, reference_translate
@@ -41,13 +42,13 @@ def options(cache: Path, **changes: Any) -> EngineOptions:
 def count_conversions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Record every conversion the engine starts."""
     done: list[Path] = []
-    real = tasks.ct2.convert
+    real = tasks.engine.ctranslate2.convert
 
     def counting(model_id: str, folder: Path, quantization: str) -> None:
         done.append(folder)
         real(model_id, folder, quantization)
 
-    monkeypatch.setattr(tasks.ct2, "convert", counting)
+    monkeypatch.setattr(tasks.engine.ctranslate2, "convert", counting)
     return done
 
 
@@ -127,8 +128,8 @@ def test_concurrent_thread_loads(
 
 def test_concurrent_process_loads(marian: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from tasks.ct2 import CTranslate2Translator as T;"
-        "from tasks.engine import EngineOptions as O;"
+        "import sys; from tasks.engine.ctranslate2 import CTranslate2Translator as T;"
+        "from tasks.engine.base import EngineOptions as O;"
         "t = T.load(sys.argv[1], O(device='cpu', num_beams=1, cache_dir=sys.argv[2]));"
         "print(t.translate_batch(['Hello, world'], 'en', 'ru')[0])"
     )
@@ -147,17 +148,17 @@ def test_concurrent_process_loads(marian: Path, tmp_path: Path) -> None:
 def test_target_appearing_meanwhile_is_used(
     marian: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = tasks.ct2.convert
+    real = tasks.engine.ctranslate2.convert
     winner: list[int] = []
 
     def late(model_id: str, folder: Path, quantization: str) -> None:
         real(model_id, folder, quantization)
         # Another process finishes first, while this one is still converting.
-        target = folder.parent / tasks.ct2.cache_name(model_id, quantization)
+        target = folder.parent / tasks.engine.ctranslate2.cache_name(model_id, quantization)
         real(model_id, target, quantization)
         winner.append((target / "model.bin").stat().st_ino)
 
-    monkeypatch.setattr(tasks.ct2, "convert", late)
+    monkeypatch.setattr(tasks.engine.ctranslate2, "convert", late)
     translator = CTranslate2Translator.load(str(marian), options(tmp_path))
     [folder] = converted_folders(tmp_path)
     assert (folder / "model.bin").stat().st_ino == winner[0]
@@ -212,7 +213,7 @@ CODEC_TEXTS = [
 def test_marian_pieces_tokenize_like_transformers(marian: Path) -> None:
     from transformers import AutoTokenizer
 
-    from tasks.ct2_tokens import MarianPieces
+    from tasks.engine.tokens import MarianPieces
 
     hf = AutoTokenizer.from_pretrained(marian)
     pieces = MarianPieces(marian)
@@ -228,8 +229,8 @@ def test_marian_worker_never_imports_torch(marian: Path, tmp_path: Path) -> None
     # torch costs ~200 MB of RSS; a CTranslate2 opus-mt worker has no use for it.
     CTranslate2Translator.load(str(marian), options(tmp_path))  # convert here
     code = (
-        "import sys; from tasks.ct2 import CTranslate2Translator as T;"
-        "from tasks.engine import EngineOptions as O;"
+        "import sys; from tasks.engine.ctranslate2 import CTranslate2Translator as T;"
+        "from tasks.engine.base import EngineOptions as O;"
         "t = T.load(sys.argv[1], O(device='cpu', engine='ctranslate2', cache_dir=sys.argv[2]));"
         "t.translate_batch(['Hello, world'], 'en', 'ru');"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))"

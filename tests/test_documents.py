@@ -9,7 +9,13 @@ import pytest
 from bot.documents_progress import progress_bar
 from config import Settings
 from tasks.contract import document_key
-from tasks.documents_io import DocumentState, DownloadFailed, FileTooBig, download, plan_chunks
+from tasks.worker.document_state import (
+    DocumentState,
+    DownloadFailed,
+    FileTooBig,
+    download,
+    plan_chunks,
+)
 from tests.conftest import TOKEN, RedisServer
 from tests.emulator import BotApiEmulator
 

@@ -21,8 +21,8 @@ from pypdf import PdfReader, PdfWriter
 from bot import texts
 from bot.documents_progress import CancelDocument
 from bot.i18n import Texts, create_i18n
-from tasks import segment
 from tasks.contract import document_key
+from tasks.engine import segment
 from tasks.formats import _load as load_slots
 from tasks.formats import rebuild, segments, supported_extensions
 from tests.conftest import NUM_BEAMS, RedisServer

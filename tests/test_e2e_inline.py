@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from tasks.translate import STATS_KEY
+from tasks.worker.metrics import STATS_KEY
 from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, start_preloaded_worker
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, wait_until

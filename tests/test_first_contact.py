@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from tasks.metrics import MODEL_LOADS_KEY, STATS_KEY
+from tasks.worker.metrics import MODEL_LOADS_KEY, STATS_KEY
 from tests.conftest import (
     NUM_BEAMS,
     TOKEN,

@@ -32,7 +32,6 @@ from bot.documents_delivery import describe_failure
 from bot.i18n import Texts, create_i18n
 from bot.replies import ReplyContext
 from config.settings import Settings
-from tasks.documents_io import failure, source_language
 from tasks.errors import TranslationError
 from tasks.formats import rebuild, segments, supported_extensions
 from tasks.formats.errors import (
@@ -45,6 +44,7 @@ from tasks.formats.errors import (
 )
 from tasks.formats.pdfread import MAX_PAGES
 from tasks.formats.subtitles import MAX_CUES
+from tasks.worker.document_state import failure, source_language
 from tests import hostile_files as hostile
 from tests.procs import ROOT
 from tests.test_formats import PROPERTY, samples

@@ -21,7 +21,7 @@ from bot.fleet import Fleet, read_fleet
 from bot.replies import PENDING
 from config import Settings
 from tasks.celery_app import celery_config
-from tasks.metrics import record_batch, record_load
+from tasks.worker.metrics import record_batch, record_load
 from tests.conftest import TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator
 from tests.ops import get, json_lines, launch_worker, start_bot, wait_worker
@@ -155,7 +155,7 @@ def test_logs_are_json_lines(stack: Stack) -> None:
         lines = proc.log.read_text(errors="replace").splitlines()
         assert not [line for line in lines if TEXT_LOG_LINE.match(line)]
     worker_loggers = {e["logger"] for e in json_lines(stack.worker.log)}
-    assert "tasks.registry" in worker_loggers  # "model … ready in …"
+    assert "tasks.engine.registry" in worker_loggers  # "model … ready in …"
     assert TOKEN not in stack.bot.log.read_text()
 
 

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from tasks.engine import EngineOptions, TransformersTranslator
+from tasks.engine.base import EngineOptions
+from tasks.engine.registry import ModelRegistry, Step
+from tasks.engine.transformers import TransformersTranslator
 from tasks.errors import UnsupportedPair
-from tasks.registry import ModelRegistry, Step
 
 OPTIONS = EngineOptions(device="cpu", num_beams=1)
 

@@ -12,7 +12,7 @@ from celery import Celery
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import TRANSLATE, TranslateFailed, TranslateOk, translate_args
-from tasks.translate import retry_delay
+from tasks.worker.retry import retry_delay
 from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.emulator import BotApiEmulator
 from tests.procs import wait_until

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.segment import join, split, to_translate
+from tasks.engine.segment import join, split, to_translate
 
 
 def roundtrip(text: str) -> list[str]:

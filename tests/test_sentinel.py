@@ -252,7 +252,7 @@ def _patterns(node: redis.Redis) -> int:
 
 def _start_worker(env: dict[str, str], settings: Settings, logdir: Path) -> Proc:
     """A one-child worker; waits until it answers a control ping and has its model."""
-    from tasks.metrics import MODEL_LOADS_KEY
+    from tasks.worker.metrics import MODEL_LOADS_KEY
 
     proc = worker_proc("sentinel-worker", env, logdir, concurrency=1).start()
     app = make_celery(settings)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tasks.cache import TranslationCache
-from tasks.engine import EngineOptions, Translator, load_translator
-from tasks.registry import ModelRegistry
-from tasks.service import Job, TranslationService
+from tasks.engine.base import EngineOptions, Translator
+from tasks.engine.cache import TranslationCache
+from tasks.engine.registry import ModelRegistry, load_translator
+from tasks.engine.service import Job, TranslationService
 from tests.conftest import RedisServer
 from tests.tiny_model import reference_translate
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.startup import TOKEN_REJECTED, short_reason
 from config import Settings
-from tasks.startup import missing_model_path, template_root
+from tasks.worker.startup import missing_model_path, template_root
 from tests.conftest import TOKEN, RedisServer, process_env, worker_proc
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python, wait_until

@@ -12,7 +12,7 @@ from celery import Celery
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import TRANSLATE, translate_args
-from tasks.translate import MODEL_LOADS_KEY, STATS_KEY
+from tasks.worker.metrics import MODEL_LOADS_KEY, STATS_KEY
 from tests.conftest import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.emulator import BotApiEmulator
 from tests.procs import wait_until

@@ -15,11 +15,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.engine import EngineOptions, Translator, load_translator
+from tasks.engine.base import EngineOptions, Translator
+from tasks.engine.transformers import TransformersTranslator
 from tasks.errors import ModelUnavailable, UnsupportedPair
+from tasks.languages import PIVOT
+from tasks.model_paths import missing_folder
 
 if TYPE_CHECKING:
     from config import Settings
@@ -28,9 +30,17 @@ log = logging.getLogger(__name__)
 
 Loader = Callable[[str, EngineOptions], Translator]
 LoadHook = Callable[[str, float], None]
-PIVOT = "en"
 # How long "no model for this pair" is remembered: hub look-ups are slow.
 UNSUPPORTED_TTL = 300.0
+
+
+def load_translator(model_id: str, options: EngineOptions) -> Translator:
+    """Load a model with the configured engine."""
+    if options.engine == "ctranslate2":
+        from tasks.engine.ctranslate2 import CTranslate2Translator
+
+        return CTranslate2Translator.load(model_id, options)
+    return TransformersTranslator.load(model_id, options)
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,6 @@ class Step:
     model_id: str
     src: str
     tgt: str
-
-
-def looks_local(model_id: str) -> bool:
-    """A model id that names a folder rather than a hub repository."""
-    return model_id.startswith(("/", ".", "~")) or Path(model_id).exists()
 
 
 class ModelRegistry:
@@ -159,7 +164,7 @@ class ModelRegistry:
         raise last or UnsupportedPair(src, tgt, "no model")
 
     def _load(self, model_id: str) -> Translator:
-        if looks_local(model_id) and not Path(model_id).expanduser().is_dir():
+        if missing_folder(model_id):
             raise UnsupportedPair("?", "?", model_id)
         started = time.perf_counter()
         try:

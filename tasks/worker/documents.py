@@ -27,7 +27,10 @@ from tasks.contract import (
     DocumentProgress,
     chunk_id,
 )
-from tasks.documents_io import (
+from tasks.engine.service import Job, TranslationService
+from tasks.errors import TranslationError
+from tasks.formats import output_name, rebuild, segments
+from tasks.worker.document_state import (
     DocumentState,
     DownloadFailed,
     download,
@@ -35,10 +38,7 @@ from tasks.documents_io import (
     plan_chunks,
     source_language,
 )
-from tasks.errors import TranslationError
-from tasks.formats import output_name, rebuild, segments
-from tasks.service import Job, TranslationService
-from tasks.translate import app, redis_client, service, settings
+from tasks.worker.runtime import app, redis_client, service, settings
 
 log = get_task_logger(__name__)
 # Parsing and writing a large document may take longer than one translation.

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
-from tasks.registry import PIVOT, ModelRegistry, Step, looks_local
+from tasks.engine.registry import ModelRegistry, Step
+from tasks.languages import PIVOT
+from tasks.model_paths import looks_local
 
 Echo = Callable[[str], None]
 # Weights transformers never reads here: other frameworks' copies of the same model.
@@ -92,7 +94,7 @@ def fetch(model_id: str) -> bool:
 
 def convert(settings: Settings, model_id: str) -> Path:
     """The CTranslate2 copy of a fetched model, converting it now if needed."""
-    from tasks.ct2 import converted
+    from tasks.engine.ctranslate2 import converted
     from tasks.errors import TranslationError
 
     try:
@@ -102,13 +104,9 @@ def convert(settings: Settings, model_id: str) -> Path:
 
 
 def _quantization(settings: Settings) -> str:
-    if settings.ct2_compute_type != "auto":
-        return settings.ct2_compute_type
-    if settings.device == "auto":
-        import ctranslate2
+    from tasks.engine.ctranslate2 import resolve_compute_type
 
-        return "float16" if ctranslate2.get_cuda_device_count() > 0 else "int8"
-    return "float16" if settings.device == "cuda" else "int8"
+    return resolve_compute_type(settings.ct2_compute_type, settings.device)
 
 
 @dataclass(frozen=True)

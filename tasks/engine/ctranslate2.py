@@ -17,10 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tasks.ct2_tokens import TokenCodec, load_codec, read_generation
-from tasks.engine import EngineOptions
+from tasks.engine.base import EngineOptions
+from tasks.engine.tokens import TokenCodec, load_codec, read_generation
 from tasks.errors import ModelUnavailable, UnsupportedPair
-from tasks.registry import looks_local
+from tasks.model_paths import looks_local, missing_folder
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,8 @@ class CTranslate2Translator:
         """
         import ctranslate2
 
-        device = options.device
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        compute_type = options.compute_type
-        if compute_type == "auto":
-            compute_type = "float16" if device == "cuda" else "int8"
+        device = resolve_device(options.device)
+        compute_type = resolve_compute_type(options.compute_type, device)
         folder = converted(model_id, Path(options.cache_dir).expanduser(), compute_type)
         threads = max(options.threads, 0)  # 0: CTranslate2's default
         translator = ctranslate2.Translator(
@@ -109,6 +105,22 @@ class CTranslate2Translator:
         return self.codec.decode([r.hypotheses[0][skip:] for r in results])
 
 
+def resolve_device(device: str) -> str:
+    """`auto` is `cuda` when CTranslate2 sees a GPU, else `cpu`."""
+    import ctranslate2
+
+    if device == "auto":
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return device
+
+
+def resolve_compute_type(compute_type: str, device: str) -> str:
+    """`auto` is float16 on a GPU and int8 on a CPU (CTranslate2's fast paths)."""
+    if compute_type == "auto":
+        return "float16" if resolve_device(device) == "cuda" else "int8"
+    return compute_type
+
+
 def decoding_limits(generation: dict[str, Any]) -> tuple[int, int]:
     """CTranslate2's (max, min) decoding lengths that match transformers' `generate`.
 
@@ -144,8 +156,7 @@ def converted(model_id: str, cache_dir: Path, quantization: str) -> Path:
     Conversion writes a private folder beside the target and renames it into place, so
     a target that exists is complete; if another process won the race, its copy is used.
     """
-    local = looks_local(model_id)
-    if local and not Path(model_id).expanduser().is_dir():
+    if missing_folder(model_id):
         raise UnsupportedPair("?", "?", model_id)
     target = cache_dir / "ct2" / cache_name(model_id, quantization)
     if not (target / "model.bin").is_file():
@@ -153,7 +164,7 @@ def converted(model_id: str, cache_dir: Path, quantization: str) -> Path:
         # leaves meta tensors behind for good): one conversion per process at a time.
         with _CONVERTING:
             if not (target / "model.bin").is_file():
-                _convert_into(target, model_id, local, quantization)
+                _convert_into(target, model_id, looks_local(model_id), quantization)
     return target
 
 

@@ -1,6 +1,6 @@
 """A document's way in and its state between tasks: download, chunks, translations.
 
-Knows nothing of Celery: `tasks.documents` drives it. Everything a document needs
+Knows nothing of Celery: `tasks.worker.documents` drives it. Everything a document needs
 between its tasks lives in Redis under `document_key(task_id, …)` with a TTL, so any
 worker on any host can run any of its tasks, and a task that runs twice finds its
 work already done.
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import redis
 
 from tasks.contract import DocumentFailed, document_key
+from tasks.engine.service import TranslationService
 from tasks.errors import SameLanguage, TranslationError, Undetected, UnsupportedPair
 from tasks.formats.errors import DocumentError
 from tasks.languages import resolve
-from tasks.service import TranslationService
 
 _READ_BLOCK = 1 << 20
 DETECT_SAMPLE = 2000  # characters the source language is detected on

@@ -17,8 +17,10 @@ from typing import Any
 from celery.signals import celeryd_after_setup, worker_init
 
 from config import Settings
-from tasks.engine import import_libraries
-from tasks.registry import PIVOT, ModelRegistry, looks_local
+from tasks.engine.base import import_libraries
+from tasks.engine.registry import ModelRegistry
+from tasks.languages import PIVOT
+from tasks.model_paths import looks_local, missing_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def missing_model_path(settings: Settings) -> str | None:
     MODEL_TEMPLATE's models.
     """
     for pair, model_id in settings.models.items():
-        if _missing(model_id):
+        if missing_folder(model_id):
             return f"Configuration error: MODELS: no model folder {_shown(model_id)} (for {pair})"
     registry = ModelRegistry.from_settings(settings)
     for pair in settings.preload_pairs:
@@ -84,15 +86,11 @@ def template_root(template: str) -> Path | None:
 
 def _servable(registry: ModelRegistry, src: str, tgt: str) -> bool:
     """Whether a pair has a model that may exist (a hub id, or a folder that does)."""
-    if any(not _missing(model_id) for model_id in registry.candidates(src, tgt)):
+    if any(not missing_folder(model_id) for model_id in registry.candidates(src, tgt)):
         return True
     if PIVOT in (src, tgt):
         return False
     return _servable(registry, src, PIVOT) and _servable(registry, PIVOT, tgt)
-
-
-def _missing(model_id: str) -> bool:
-    return looks_local(model_id) and not Path(model_id).expanduser().is_dir()
 
 
 def _shown(model_id: str) -> Path:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from tasks.engine import LanguageTokens, is_multilingual
+from tasks.engine.base import LanguageTokens, is_multilingual
 
 
 class TokenCodec(Protocol):

@@ -11,12 +11,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from tasks import segment
-from tasks.batching import chunks
-from tasks.cache import TranslationCache
 from tasks.contract import TranslateFailed, TranslateOk, TranslateResult
-from tasks.detect import LanguageDetector
-from tasks.engine import Translator
+from tasks.engine import segment
+from tasks.engine.base import Translator
+from tasks.engine.batching import chunks
+from tasks.engine.cache import TranslationCache
+from tasks.engine.detect import LanguageDetector
+from tasks.engine.registry import ModelRegistry, Step
 from tasks.errors import (
     SameLanguage,
     Skipped,
@@ -26,7 +27,6 @@ from tasks.errors import (
     UnsupportedPair,
 )
 from tasks.languages import resolve
-from tasks.registry import ModelRegistry, Step
 
 log = logging.getLogger(__name__)
 

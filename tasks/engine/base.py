@@ -1,25 +1,20 @@
-"""Translators: turn a batch of segments into translations with one model.
+"""What every engine shares: the Translator protocol, how models run, language tokens.
 
-Knows nothing of Telegram or Celery. Models are loaded only inside the worker
-child; the libraries are imported in the worker's parent (`import_libraries`), so
-forked children start warm.
+Knows nothing of Telegram or Celery, and imports no model library at import time.
+Models are loaded only inside the worker child; the libraries are imported in the
+worker's parent (`import_libraries`), so forked children start warm.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tasks.errors import UnsupportedPair
 from tasks.languages import flores
 
 if TYPE_CHECKING:
     from config import Settings
-
-log = logging.getLogger(__name__)
 
 
 class Translator(Protocol):
@@ -91,60 +86,6 @@ def is_multilingual(tokenizer: Any) -> bool:
     return type(tokenizer).__name__.startswith(("Nllb", "M2M100"))
 
 
-class TransformersTranslator:
-    """A Hugging Face seq2seq model run with torch: opus-mt pairs, NLLB-200, M2M100."""
-
-    def __init__(self, tokenizer: Any, model: Any, device: str, num_beams: int) -> None:
-        self.tokenizer = tokenizer
-        self.model = model
-        self.device = device
-        self.num_beams = num_beams
-        self.languages = LanguageTokens(tokenizer) if is_multilingual(tokenizer) else None
-        # src_lang is tokenizer state; one batch at a time sets and uses it.
-        self._lock = threading.Lock()
-
-    @classmethod
-    def load(cls, model_id: str, options: EngineOptions) -> TransformersTranslator:
-        """Load tokenizer and model from a hub id or a local folder."""
-        import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-
-        if options.threads:
-            torch.set_num_threads(options.threads)
-        device = pick_device(options.device)
-        tokenizer = AutoTokenizer.from_pretrained(model_id)
-        model = AutoModelForSeq2SeqLM.from_pretrained(model_id).to(device).eval()
-        log.info("loaded %r on %s", model_id, device)
-        return cls(tokenizer, model, device, options.num_beams)
-
-    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
-        """Translate texts in one `generate` call (greedy or beam search)."""
-        import torch
-
-        if not texts:
-            return []
-        extra: dict[str, Any] = {}
-        with self._lock:
-            if self.languages is not None:
-                src_code, tgt_code = self.languages.code(src), self.languages.code(tgt)
-                if src_code is None or tgt_code is None:
-                    raise UnsupportedPair(src, tgt, type(self.model).__name__)
-                self.tokenizer.src_lang = src_code
-                extra["forced_bos_token_id"] = self.languages.forced_bos(tgt_code)
-            # Marian stops at 512 positions; longer input is cut rather than crashing.
-            batch = self.tokenizer(
-                texts, return_tensors="pt", padding=True, truncation=True, max_length=512
-            ).to(self.device)
-        with torch.inference_mode():
-            out = self.model.generate(**batch, num_beams=self.num_beams, **extra)
-        if extra:
-            # Position 0 is the decoder start, 1 the forced language token: not text
-            # (and not always marked special, so skip_special_tokens may keep it).
-            out = out[:, 2:]
-        decoded: list[str] = self.tokenizer.batch_decode(out, skip_special_tokens=True)
-        return [text.strip() for text in decoded]
-
-
 def import_libraries(engine: str) -> None:
     """Import the engine's libraries now: in a worker's main process before it forks,
     children then share these pages instead of each importing for seconds.
@@ -165,12 +106,3 @@ def import_libraries(engine: str) -> None:
         getattr(transformers, name)
     with contextlib.suppress(ImportError):
         import sacremoses  # noqa: F401 (Marian's tokenizer imports it on first use: 0.5 s)
-
-
-def load_translator(model_id: str, options: EngineOptions) -> Translator:
-    """Load a model with the configured engine."""
-    if options.engine == "ctranslate2":
-        from tasks.ct2 import CTranslate2Translator
-
-        return CTranslate2Translator.load(model_id, options)
-    return TransformersTranslator.load(model_id, options)
