@@ -38,13 +38,14 @@ import psutil
 import redis
 
 from bench.engine import sentences
+from bench.redis_server import start_redis
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import DOCUMENT, QUEUE_DOCUMENTS, RESULT_KEY_PREFIX, prepare_id
 from tasks.engine.base import EngineOptions
 from tasks.engine.registry import load_translator
 from tests.conftest import process_env
-from tests.procs import Proc, free_port, python, wait_until
+from tests.procs import Proc, python, wait_until
 from tests.tiny_model import OPUS_DIMS, build_tiny_marian
 
 MB = 1024 * 1024
@@ -127,15 +128,7 @@ def main() -> None:
         raw = raw_seconds(model_dir, args.engine, found, threads)
         timed = root / "timed.txt"
         timed.write_text(text)
-        port = free_port()
-        server = Proc(
-            "redis",
-            ["redis-server", "--port", str(port), "--save", "", "--dir", tmp],
-            dict(os.environ),
-            root,
-        ).start()
-        url = f"redis://127.0.0.1:{port}/0"
-        wait_until(lambda: _pings(url), 20, "redis")
+        server, url = start_redis(root)
         env = {
             **process_env(url, str(root / "opus-mt-{src}-{tgt}"), "http://127.0.0.1:9"),
             "PRELOAD_PAIRS": "en-ru",

@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
 
+from bench.redis_server import start_redis
 from tests.conftest import TOKEN, process_env
 from tests.emulator import BotApiEmulator
-from tests.procs import Proc, free_port, python, wait_until
+from tests.procs import Proc, python, wait_until
 from tests.tiny_model import OPUS_DIMS, build_tiny_marian
 
 SENTENCES = [
@@ -66,15 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build_tiny_marian(root / "opus-mt-en-ru", dims=OPUS_DIMS if args.opus else None)
-        port = free_port()
-        server = Proc(
-            "redis",
-            ["redis-server", "--port", str(port), "--save", "", "--dir", tmp],
-            dict(os.environ),
-            root,
-        ).start()
-        url = f"redis://127.0.0.1:{port}/0"
-        wait_until(lambda: _pings(url), 20, "redis")
+        server, url = start_redis(root)
         emulator = BotApiEmulator(TOKEN)
         emulator.start()
         env = {
@@ -174,13 +167,6 @@ def quiet_repeats(emulator: BotApiEmulator, sentences: list[str], rounds: int = 
         )
         out.append(time.monotonic() - started)
     return out
-
-
-def _pings(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url).ping())
-    except redis.RedisError:
-        return False
 
 
 if __name__ == "__main__":

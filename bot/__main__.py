@@ -9,9 +9,9 @@ from aiogram import Bot
 
 from bot.commands import register_commands
 from bot.factory import Services, create_bot, create_dispatcher, create_listener, create_services
-from bot.startup import StartupError, cancel_and_wait, wait_for_redis, wait_for_telegram
-from bot.web import web_app
-from bot.webhook import run_polling, run_webhook
+from bot.server.startup import StartupError, cancel_and_wait, wait_for_redis, wait_for_telegram
+from bot.server.updates import run_polling, run_webhook
+from bot.server.web import web_app
 from config import Settings, load_settings
 from config.logs import setup_logging
 

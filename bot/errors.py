@@ -36,10 +36,6 @@ class TextTooLong(BotError):
         self.length, self.limit = length, limit
 
 
-class QueueUnavailable(BotError):
-    """The request could not be queued (Redis down); nothing was accepted."""
-
-
 class NoTarget(BotError):
     """No target language given and none set for the user or chat."""
 

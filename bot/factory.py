@@ -7,55 +7,62 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
+from aiogram.utils.i18n import I18n
 from celery import Celery
 from redis.asyncio import Redis
 
-from bot.choices import LanguageChoices
-from bot.delivery import Delivery
-from bot.documents import DocumentFlow
-from bot.documents_delivery import DocumentDelivery
-from bot.flow import TranslateFlow
-from bot.gate import Gate, Throttle
+from bot.chat.choices import LanguageChoices
+from bot.chat.delivery import Delivery
+from bot.chat.flow import TranslateFlow
+from bot.chat.sources import SourceStore
+from bot.chat.typing_indicator import TypingIndicator
+from bot.context import deliverer
+from bot.documents.delivery import DocumentDelivery
+from bot.documents.flow import DocumentFlow
+from bot.documents.progress import ProgressBoard
 from bot.handlers import routers
-from bot.i18n import Texts, create_i18n
-from bot.inline import InlineFlow
-from bot.jobs import TranslationJobs
+from bot.i18n import LocaleMiddleware, Texts, create_i18n
+from bot.inline.flow import InlineFlow
 from bot.limits import AllowList, Limiter, Rates
-from bot.listener import ResultListener
-from bot.metrics import BotMetrics, CountUpdates
-from bot.middlewares import OncePerMessage
+from bot.middlewares.dedupe import OncePerMessage
+from bot.middlewares.gate import Gate, Throttle
+from bot.middlewares.retries import RetryTelegram
 from bot.prefs import PrefsStore
-from bot.replies import ReplyStore, SourceStore
-from bot.typing_indicator import TypingIndicator
+from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.celery_app import make_celery
+from tasks.client.listener import ResultListener
+from tasks.client.requests import RequestStore
+from tasks.client.submit import Submitter
 from tasks.connections import async_redis
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Services:
     """Everything handlers and the listener need, built once per process."""
 
     redis: Redis
     producer: Celery
-    replies: ReplyStore
+    requests: RequestStore
+    submitter: Submitter
     prefs: PrefsStore
     i18n: I18n
     phrases: Texts
     typing: TypingIndicator
+    limiter: Limiter
+    metrics: BotMetrics
+    board: ProgressBoard
     flow: TranslateFlow
     inline: InlineFlow
-    metrics: BotMetrics
-    limiter: Limiter
-    jobs: TranslationJobs
-    documents: DocumentFlow | None = None
+    documents: DocumentFlow
 
 
 def create_bot(settings: Settings) -> Bot:
-    """The aiogram Bot, talking to TELEGRAM_API_URL (a local Bot API server works)."""
+    """The aiogram Bot, talking to TELEGRAM_API_URL (a local Bot API server works);
+    every call it makes goes through one retry policy (`RetryTelegram`)."""
     assert settings.bot_token is not None, "load_settings(need_bot_token=True) checks this"
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryTelegram())
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
@@ -63,34 +70,54 @@ def create_services(settings: Settings, bot: Bot) -> Services:
     """Redis clients, the Celery producer (no result backend: we listen ourselves)."""
     redis = async_redis(settings)  # REDIS_URL's server, or the master Sentinel names
     producer = make_celery(settings, results=False)
-    replies = ReplyStore(redis, ttl=settings.reply_ttl)
+    requests = RequestStore(redis, ttl=settings.reply_ttl)
+    submitter = Submitter(producer, requests)
     prefs = PrefsStore(redis)
     i18n = create_i18n()
-    typing = TypingIndicator(bot)
-    jobs = TranslationJobs(producer, replies)
-    flow = TranslateFlow(
-        jobs, prefs, SourceStore(redis, settings.reply_ttl), typing, settings.max_text_chars
-    )
     phrases = Texts(i18n)
+    typing = TypingIndicator(bot)
     limiter = Limiter(redis, Rates.from_settings(settings))
-    inline = InlineFlow(
-        jobs,
-        prefs,
-        redis,
-        bot,
-        phrases,
-        settings.inline_debounce,
-        settings.inline_deadline,
-        limiter,
+    board = ProgressBoard(bot)
+    return Services(
+        redis=redis,
+        producer=producer,
+        requests=requests,
+        submitter=submitter,
+        prefs=prefs,
+        i18n=i18n,
+        phrases=phrases,
+        typing=typing,
+        limiter=limiter,
+        metrics=BotMetrics(redis),
+        board=board,
+        flow=TranslateFlow(
+            submitter=submitter,
+            prefs=prefs,
+            sources=SourceStore(redis, settings.reply_ttl),
+            typing=typing,
+            max_chars=settings.max_text_chars,
+        ),
+        inline=InlineFlow(
+            submitter=submitter,
+            prefs=prefs,
+            redis=redis,
+            bot=bot,
+            phrases=phrases,
+            limiter=limiter,
+            debounce=settings.inline_debounce,
+            deadline=settings.inline_deadline,
+        ),
+        documents=DocumentFlow(
+            bot=bot,
+            producer=producer,
+            submitter=submitter,
+            prefs=prefs,
+            redis=redis,
+            phrases=phrases,
+            board=board,
+            max_bytes=settings.document_byte_limit,
+        ),
     )
-    metrics = BotMetrics(redis)
-    services = Services(
-        redis, producer, replies, prefs, i18n, phrases, typing, flow, inline, metrics, limiter, jobs
-    )
-    services.documents = DocumentFlow(
-        bot, producer, replies, prefs, redis, phrases, settings.document_byte_limit, jobs
-    )
-    return services
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
@@ -111,26 +138,34 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     throttle = Throttle(services.limiter)
     for observer in (dispatcher.message, dispatcher.edited_message, dispatcher.callback_query):
         observer.middleware(throttle)  # inner: runs after a `costly` handler's filters matched
-    SimpleI18nMiddleware(services.i18n).setup(dispatcher)
+    LocaleMiddleware(services.i18n).setup(dispatcher)
     dispatcher.include_routers(*routers())
     return dispatcher
 
 
 def create_listener(bot: Bot, services: Services) -> ResultListener:
-    """The result listener that answers finished tasks."""
-    documents = services.documents
-    delivery = Delivery(
-        bot,
-        services.phrases,
-        services.typing,
-        services.inline,
-        documents=DocumentDelivery(documents) if documents else None,
-        choices=LanguageChoices(services.redis),
+    """The result listener, with one deliverer per kind of request."""
+    chat = deliverer(
+        Delivery(
+            bot=bot,
+            phrases=services.phrases,
+            typing=services.typing,
+            choices=LanguageChoices(services.redis),
+        )
     )
+    documents = DocumentDelivery(
+        bot=bot, redis=services.redis, phrases=services.phrases, board=services.board
+    )
+    deliverers = {
+        "translate": chat,
+        "auto": chat,
+        "inline": deliverer(services.inline.collect),
+        "document": deliverer(documents),
+    }
     return ResultListener(
         services.redis,
-        services.replies,
-        services.metrics.timed(delivery),
-        progress=documents.on_progress if documents else None,
-        requeue=services.jobs.recover,
+        services.requests,
+        {kind: services.metrics.timed(deliver) for kind, deliver in deliverers.items()},
+        progress={"document": services.documents.on_progress},
+        requeue=services.submitter.recover,
     )

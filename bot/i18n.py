@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aiogram.utils.i18n import I18n
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "tolmach"
@@ -14,6 +15,17 @@ DOMAIN = "tolmach"
 def create_i18n() -> I18n:
     """Load the compiled catalogs under bot/locales."""
     return I18n(path=LOCALES, default_locale="en", domain=DOMAIN)
+
+
+class LocaleMiddleware(SimpleI18nMiddleware):
+    """aiogram's locale of the user (`ru-RU` → `ru`, unknown → English), also handed to
+    handlers as `locale`, so none works it out again."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        """The UI locale of the update's user; stored in `data["locale"]`."""
+        locale = await super().get_locale(event, data)
+        data["locale"] = locale
+        return locale
 
 
 class Texts:

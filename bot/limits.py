@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.errors import Busy, RateLimited
-from bot.fleet import queued_total
 from config import Settings
+from tasks.client.broker import queued_total
 
 _BUCKET, _NOTICE = "tolmach:bucket:", "tolmach:notice:"
 

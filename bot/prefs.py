@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from tasks.connections import as_text
 from tasks.languages import resolve
 
 _USER = "tolmach:user:"
@@ -80,8 +81,3 @@ class PrefsStore:
 
 def _strings(raw: dict[bytes | str, bytes | str]) -> dict[str, str]:
     return {as_text(k): as_text(v) for k, v in raw.items()}
-
-
-def as_text(value: bytes | str) -> str:
-    """A Redis reply as str (clients here return bytes)."""
-    return value.decode() if isinstance(value, bytes) else value

@@ -110,6 +110,27 @@ DOC_TOO_MANY_CUES = N_("“{name}” has too many subtitles: {length}, the limit
 DOC_EMPTY = N_("There is no text to translate in “{name}”.")
 DOC_DOWNLOAD = N_("I could not download “{name}”. Please send it again.")
 
+# What a failed task's `error` (a translation) or `reason` (a document) code says.
+FAILURES = {
+    "unsupported_pair": UNSUPPORTED_PAIR,
+    "model_unavailable": MODEL_UNAVAILABLE,
+    "text_too_long": RESULT_TOO_LONG,
+    "same_language": SAME_LANGUAGE,
+    "undetected": UNDETECTED,
+    "bad_request": BAD_REQUEST,
+    "unsupported_format": DOC_UNSUPPORTED,
+    "file_too_big": DOC_FILE_TOO_BIG,
+    "binary": DOC_BINARY,
+    "corrupt": DOC_CORRUPT,
+    "encrypted": DOC_ENCRYPTED,
+    "too_large": DOC_TOO_MANY_CHARS,
+    "archive_limits": DOC_ARCHIVE_BOMB,
+    "too_many_pages": DOC_TOO_MANY_PAGES,
+    "too_many_cues": DOC_TOO_MANY_CUES,
+    "empty": DOC_EMPTY,
+    "download": DOC_DOWNLOAD,
+}
+
 COMMANDS = {
     "translate": N_("Translate: /translate en>ru text"),
     "tr": N_("Short for /translate"),

@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    http_host: str = "0.0.0.0"
+    # Loopback unless asked: /metrics is not for the internet (containers set 0.0.0.0).
+    http_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

@@ -189,3 +189,9 @@ def _sentinel_kwargs(settings: Settings) -> dict[str, Any]:
     if _tls(settings):
         kwargs.update(ssl=True, **_ssl_kwargs(settings))
     return kwargs
+
+
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as str: the clients here return bytes (decode_responses is off,
+    because stored documents are binary)."""
+    return value.decode() if isinstance(value, bytes) else value

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.documents_progress import progress_bar
+from bot.documents.progress import progress_bar
 from config import Settings
 from tasks.contract import document_key
 from tasks.worker.document_state import (

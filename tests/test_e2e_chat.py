@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.chat.splitting import TELEGRAM_LIMIT
 from bot.i18n import Texts, create_i18n
-from bot.replies import PENDING
-from bot.splitting import TELEGRAM_LIMIT
+from tasks.client.requests import PENDING
 from tests.conftest import NUM_BEAMS, BotHandle, RedisServer
 from tests.emulator import BotApiEmulator
 from tests.procs import wait_until

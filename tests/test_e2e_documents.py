@@ -19,7 +19,7 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from bot import texts
-from bot.documents_progress import CancelDocument
+from bot.documents.progress import CancelDocument
 from bot.i18n import Texts, create_i18n
 from tasks.contract import document_key
 from tasks.engine import segment

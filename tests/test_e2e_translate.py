@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.replies import PENDING
+from tasks.client.requests import PENDING
 from tasks.contract import RESULT_KEY_PREFIX
 from tests.conftest import NUM_BEAMS, BotHandle, RedisServer, start_preloaded_worker
 from tests.emulator import BotApiEmulator

@@ -12,7 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramUnauthorizedError
 from aiogram.types import ReplyParameters
 
-from tests.emulator import BotApiEmulator
+from tests.emulator import ApiError, BotApiEmulator, check_html
 
 TOKEN = "777:emulator-selftest"
 
@@ -75,3 +75,37 @@ def test_wrong_token_and_injected_429(emu: BotApiEmulator) -> None:
     with pytest.raises(TelegramRetryAfter) as info:
         call(emu, TOKEN, lambda b: b.send_message(5, "x"))
     assert info.value.retry_after == 2
+
+
+def test_wait_wakes_on_any_request_and_times_out_with_its_description(
+    emu: BotApiEmulator,
+) -> None:
+    # calls() changes without a message being sent: wait() must still wake up for it.
+    call(emu, TOKEN, lambda b: b.get_me())
+    emu.wait(lambda: len(emu.calls("getMe")) == 1, timeout=5)
+    with pytest.raises(TimeoutError, match="chat 5: 0/1 sent"):
+        emu.wait_for(5, timeout=0.2)
+    with pytest.raises(TimeoutError, match="nothing yet"):
+        emu.wait(lambda: False, timeout=0.1, describe=lambda: "nothing yet")
+    call(emu, TOKEN, lambda b: b.send_message(5, "x"))
+    assert [m["text"] for m in emu.wait_for(5, timeout=5)] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("<b>bold</b> <a href='x'>link</a> &lt;&amp;&#33;", None),
+        ("1 < 2", "unexpected < or &"),
+        ("fish & chips", "unexpected < or &"),
+        ("<div>x</div>", 'Unsupported start tag "div"'),
+        ("<b><i>x</b></i>", 'Unexpected end tag "b"'),
+        ("<b>open", "unclosed tag"),
+    ],
+)
+def test_check_html(text: str, error: str | None) -> None:
+    if error is None:
+        check_html(text)
+        return
+    with pytest.raises(ApiError, match=error) as info:
+        check_html(text)
+    assert info.value.code == 400

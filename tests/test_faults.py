@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.replies import PENDING
+from tasks.client.requests import PENDING
 from tests.conftest import NUM_BEAMS, TOKEN, BotHandle, RedisServer, process_env, wait_redis
 from tests.emulator import BotApiEmulator
 from tests.ops import launch_worker, start_bot, start_worker, wait_worker

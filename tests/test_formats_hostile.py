@@ -28,9 +28,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.documents_delivery import describe_failure
+from bot.context import ReplyContext
+from bot.documents.delivery import describe_failure
 from bot.i18n import Texts, create_i18n
-from bot.replies import ReplyContext
 from config.settings import Settings
 from tasks.errors import TranslationError
 from tasks.formats import rebuild, segments, supported_extensions

@@ -17,10 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.fleet import Fleet, read_fleet
-from bot.replies import PENDING
+from bot.server.fleet import Fleet, read_fleet
 from config import Settings
 from tasks.celery_app import celery_config
+from tasks.client.requests import PENDING
 from tasks.worker.metrics import record_batch, record_load
 from tests.conftest import TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator

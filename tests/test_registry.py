@@ -27,9 +27,10 @@ def path(template: str, src: str, tgt: str) -> str:
 def test_concurrent_requests_load_once(model_template: str) -> None:
     loads: list[str] = []
     registry = make_registry(model_template, loads)
+    en_ru = path(model_template, "en", "ru")
     got: list[object] = []
     threads = [
-        threading.Thread(target=lambda: got.append(registry.get("en", "ru"))) for _ in range(8)
+        threading.Thread(target=lambda: got.append(registry.model(en_ru))) for _ in range(8)
     ]
     for t in threads:
         t.start()
@@ -42,10 +43,12 @@ def test_concurrent_requests_load_once(model_template: str) -> None:
 def test_least_recently_used_model_is_unloaded(model_template: str) -> None:
     loads: list[str] = []
     registry = make_registry(model_template, loads, max_loaded=1)
-    registry.get("en", "ru")
-    registry.get("ru", "en")
-    assert registry.loaded() == [path(model_template, "ru", "en")]
-    registry.get("en", "ru")
+    en_ru, ru_en = path(model_template, "en", "ru"), path(model_template, "ru", "en")
+    registry.model(en_ru)
+    registry.model(ru_en)
+    assert registry.model(ru_en) is registry.model(ru_en)  # held: not loaded again
+    assert loads == [en_ru, ru_en]
+    registry.model(en_ru)  # pushed out by ru-en: loaded again
     assert loads == [path(model_template, *p) for p in (("en", "ru"), ("ru", "en"), ("en", "ru"))]
 
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import redis
 
-from bot import launcher
-from bot.replies import PENDING
+from bot.cli import launcher
 from config import Settings
 from tasks.celery_app import celery_config, make_celery
+from tasks.client.requests import PENDING
 from tasks.connections import (
     REDIS_RETRIES,
     BlockingSentinelPool,

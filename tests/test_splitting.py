@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.splitting import split_message
+from bot.chat.splitting import split_message
 
 
 def test_short_text_is_one_piece() -> None:

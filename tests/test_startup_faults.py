@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.startup import TOKEN_REJECTED, short_reason
+from bot.server.startup import TOKEN_REJECTED, short_reason
 from config import Settings
 from tasks.worker.startup import missing_model_path, template_root
 from tests.conftest import TOKEN, RedisServer, process_env, worker_proc

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.replies import PENDING
-from bot.webhook import webhook_path
+from bot.server.updates import webhook_path
 from config import Settings, load_settings
 from config.settings import SettingsError, describe_error
+from tasks.client.requests import PENDING
 from tests.conftest import NUM_BEAMS, TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator
 from tests.ops import get, launch_worker, wait_healthy, wait_worker

@@ -6,20 +6,23 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.flow import TranslateFlow
-from bot.gate import COSTLY
+from bot.chat.flow import TranslateFlow
+from bot.chat.keyboards import OtherLanguage
 from bot.i18n import Texts
-from bot.keyboards import OtherLanguage
+from bot.middlewares.gate import COSTLY
 
 router = Router(name=__name__)
 
 
 @router.callback_query(OtherLanguage.filter(), flags=COSTLY)
 async def other_language(
-    query: CallbackQuery, callback_data: OtherLanguage, flow: TranslateFlow, phrases: Texts
+    query: CallbackQuery,
+    callback_data: OtherLanguage,
+    flow: TranslateFlow,
+    phrases: Texts,
+    locale: str,
 ) -> None:
     """Queue the original again, into the language on the button."""
-    locale = query.from_user.language_code or "en"
     if not isinstance(query.message, Message):
         await query.answer()
         return

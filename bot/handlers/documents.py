@@ -8,11 +8,11 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot import texts
-from bot.documents import DocumentFlow
-from bot.documents_progress import CancelDocument
-from bot.gate import COSTLY
+from bot.documents.flow import DocumentFlow
+from bot.documents.progress import CancelDocument
 from bot.handlers.translate import COMMAND
 from bot.i18n import Texts
+from bot.middlewares.gate import COSTLY
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
@@ -20,24 +20,27 @@ router = Router(name=__name__)
 
 @router.message(F.document, COMMAND, flags=COSTLY)
 async def document_with_command(
-    message: Message, command: CommandObject, documents: DocumentFlow
+    message: Message, command: CommandObject, documents: DocumentFlow, locale: str
 ) -> None:
     """A file captioned `/translate en>ru`, `/tr ru` or `/tr`: the file is translated."""
-    await documents.accept(message, parse_translate(command.args), addressed=True)
+    await documents.accept(message, parse_translate(command.args), locale, addressed=True)
 
 
 @router.message(F.document, flags=COSTLY)
-async def translate_document(message: Message, documents: DocumentFlow) -> None:
+async def translate_document(message: Message, documents: DocumentFlow, locale: str) -> None:
     """Queue the file; a status message shows progress until the file is sent."""
-    if not await documents.accept(message, parse_translate(message.caption)):
+    if not await documents.accept(message, parse_translate(message.caption), locale):
         raise SkipHandler  # a group's file without languages: let auto-translate see it
 
 
 @router.callback_query(CancelDocument.filter())
 async def cancel_document(
-    query: CallbackQuery, callback_data: CancelDocument, documents: DocumentFlow, phrases: Texts
+    query: CallbackQuery,
+    callback_data: CancelDocument,
+    documents: DocumentFlow,
+    phrases: Texts,
+    locale: str,
 ) -> None:
     """The Cancel button under a status message."""
-    locale = query.from_user.language_code or "en"
     cancelled = await documents.cancel(callback_data.task)
     await query.answer(phrases(texts.CANCELLED if cancelled else texts.DOC_ALREADY_DONE, locale))

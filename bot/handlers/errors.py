@@ -10,8 +10,9 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 from redis.exceptions import RedisError
 
 from bot import errors, texts
-from bot.documents import DocumentRefused
+from bot.documents.flow import DocumentRefused
 from bot.i18n import Texts
+from tasks.client.submit import QueueUnavailable
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
             return phrases(texts.SAME_LANGUAGE, locale, code=code)
         case errors.TextTooLong(length=length, limit=limit):
             return phrases(texts.TEXT_TOO_LONG, locale, length=length, limit=limit)
-        case errors.QueueUnavailable() | RedisError():
+        case QueueUnavailable() | RedisError():
             return phrases(texts.QUEUE_UNAVAILABLE, locale)
         case errors.AdminsOnly():
             return phrases(texts.ADMINS_ONLY, locale)
@@ -49,22 +50,19 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
 
 
 @router.error()
-async def on_error(event: ErrorEvent, phrases: Texts) -> None:
+async def on_error(event: ErrorEvent, phrases: Texts, locale: str = "en") -> None:
     """Reply to the message that failed; log what was not a typed error."""
     error = event.exception
-    if not isinstance(error, errors.BotError):
+    if not isinstance(error, errors.BotError | QueueUnavailable):
         log.error("handler failed", exc_info=error)
     if isinstance(error, errors.TryLater) and not error.notify:
         return  # told once already; the rest of the burst is dropped quietly
     if (query := event.update.callback_query) is not None:
-        await _answer_callback(
-            query, describe(error, phrases, query.from_user.language_code or "en")
-        )
+        await _answer_callback(query, describe(error, phrases, locale))
         return
     message = event.update.message or event.update.edited_message
     if not isinstance(message, Message):
         return
-    locale = (message.from_user.language_code if message.from_user else None) or "en"
     try:
         await message.reply(describe(event.exception, phrases, locale))
     except TelegramAPIError as exc:

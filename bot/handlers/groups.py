@@ -7,8 +7,8 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.types import Message
 
-from bot.flow import TranslateFlow
-from bot.gate import COSTLY
+from bot.chat.flow import TranslateFlow
+from bot.middlewares.gate import COSTLY
 from bot.prefs import ChatPrefs, PrefsStore
 
 router = Router(name=__name__)
@@ -23,6 +23,8 @@ async def auto_on(message: Message, prefs: PrefsStore) -> dict[str, Any] | bool:
 
 # A filter, not a check in the handler: the rate limit counts only messages we translate.
 @router.message(F.text | F.caption, auto_on, flags=COSTLY)
-async def auto_translate(message: Message, flow: TranslateFlow, chat_prefs: ChatPrefs) -> None:
+async def auto_translate(
+    message: Message, flow: TranslateFlow, chat_prefs: ChatPrefs, locale: str
+) -> None:
     """Translate a group message that is not in the group's languages."""
-    await flow.group_text(message, chat_prefs)
+    await flow.group_text(message, chat_prefs, locale)

@@ -17,7 +17,9 @@ router = Router(name=__name__)
 
 
 @router.message(Command("lang"))
-async def lang(message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot) -> None:
+async def lang(
+    message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot, locale: str
+) -> None:
     """Show or set languages: the user's in private, the group's (admins) in groups."""
     if message.chat.type != "private":
         await _require_admin(message, bot)
@@ -25,14 +27,14 @@ async def lang(message: Message, command: CommandObject, prefs: PrefsStore, bot:
         await prefs.set_chat(
             message.chat.id, ChatPrefs(codes, (await prefs.chat(message.chat.id)).auto)
         )
-        await message.reply(_(texts.CHAT_LANG_SET).format(languages=names(codes, message)))
+        await message.reply(_(texts.CHAT_LANG_SET).format(languages=names(codes, locale)))
         return
     assert message.from_user is not None
     if not command.args:
         current = await prefs.user(message.from_user.id)
         shown = [c for c in (current.target, current.second) if c]
         reply = (
-            _(texts.LANG_SHOW).format(languages=names(shown, message))
+            _(texts.LANG_SHOW).format(languages=names(shown, locale))
             if shown
             else _(texts.LANG_NONE)
         )
@@ -42,12 +44,12 @@ async def lang(message: Message, command: CommandObject, prefs: PrefsStore, bot:
     await prefs.set_user(
         message.from_user.id, UserPrefs(codes[0], codes[1] if len(codes) > 1 else None)
     )
-    await message.reply(_(texts.LANG_SET).format(languages=names(codes[:2], message)))
+    await message.reply(_(texts.LANG_SET).format(languages=names(codes[:2], locale)))
 
 
 @router.message(Command("autotranslate"))
 async def autotranslate(
-    message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot
+    message: Message, command: CommandObject, prefs: PrefsStore, bot: Bot, locale: str
 ) -> None:
     """Turn group auto-translate on or off."""
     if message.chat.type == "private":
@@ -68,15 +70,14 @@ async def autotranslate(
     assert chat.target is not None
     await message.reply(
         _(texts.AUTO_ON).format(
-            languages=names(chat.languages, message), target=names([chat.target], message)
+            languages=names(chat.languages, locale), target=names([chat.target], locale)
         )
     )
 
 
-def names(codes: list[str] | tuple[str, ...], message: Message) -> str:
-    """Language names in the user's language: "Russian, English"."""
-    locale = (message.from_user.language_code if message.from_user else None) or "en"
-    return ", ".join(display_name(c, locale.split("-")[0]) for c in codes)
+def names(codes: list[str] | tuple[str, ...], locale: str) -> str:
+    """Language names in the user's language (the bot's locale): "Russian, English"."""
+    return ", ".join(display_name(c, locale) for c in codes)
 
 
 async def _require_admin(message: Message, bot: Bot) -> None:

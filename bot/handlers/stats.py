@@ -8,7 +8,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import texts
-from bot.metrics import BotMetrics
+from bot.server.metrics import BotMetrics
 from config import Settings
 
 router = Router(name=__name__)

@@ -6,8 +6,8 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.flow import TranslateFlow
-from bot.gate import COSTLY
+from bot.chat.flow import TranslateFlow
+from bot.middlewares.gate import COSTLY
 from bot.parsing import parse_translate
 
 router = Router(name=__name__)
@@ -19,6 +19,8 @@ COMMAND = Command("translate", "tr")
 
 @router.message(COMMAND, flags=COSTLY)
 @router.edited_message(COMMAND, flags=COSTLY)
-async def translate(message: Message, command: CommandObject, flow: TranslateFlow) -> None:
+async def translate(
+    message: Message, command: CommandObject, flow: TranslateFlow, locale: str
+) -> None:
     """Queue the translation; the result listener sends the answer."""
-    await flow.command(message, parse_translate(command.args))
+    await flow.command(message, parse_translate(command.args), locale)

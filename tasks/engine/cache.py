@@ -7,6 +7,8 @@ import logging
 
 import redis
 
+from tasks.connections import as_text
+
 log = logging.getLogger(__name__)
 PREFIX = "tolmach:tc:"
 
@@ -36,7 +38,7 @@ class TranslationCache:
         except redis.RedisError as exc:
             log.warning("translation cache unavailable: %r", exc)
             return [None] * len(texts)
-        return [v.decode() if isinstance(v, bytes) else v for v in found]
+        return [None if v is None else as_text(v) for v in found]
 
     def set_many(self, namespace: str, pairs: dict[str, str]) -> None:
         """Store translations (text → translation) with the TTL."""

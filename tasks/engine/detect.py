@@ -51,7 +51,7 @@ class LanguageDetector:
         if language is None:
             return None
         code: str = language.iso_code_639_1.name.lower()
-        return "zh" if code == "zh" else code
+        return code
 
     def _build(self) -> Any:
         with self._lock:

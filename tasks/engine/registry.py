@@ -128,10 +128,6 @@ class ModelRegistry:
         except UnsupportedPair as exc:
             raise UnsupportedPair(src, tgt, f"no direct model and no pivot ({exc})") from exc
 
-    def get(self, src: str, tgt: str) -> Translator:
-        """The translator of a direct pair (loading it once)."""
-        return self.model(self._direct(src, tgt).model_id)
-
     def model(self, model_id: str) -> Translator:
         """A loaded translator by model id; loads it (once) if needed."""
         with self._lock:
@@ -144,11 +140,6 @@ class ModelRegistry:
                 evicted, _ = self._models.popitem(last=False)
                 log.info("unloaded %r (over %d models)", evicted, self.max_loaded)
             return translator
-
-    def loaded(self) -> list[str]:
-        """Model ids held now, least recently used first."""
-        with self._lock:
-            return list(self._models)
 
     def _direct(self, src: str, tgt: str) -> Step:
         last: UnsupportedPair | None = None

@@ -96,23 +96,46 @@ class TranslationService:
                     planned[i] = _failed(exc, item.src, item.tgt)
         return [self._finish(item) for item in planned]
 
+    def languages(
+        self,
+        src: str,
+        tgt: str,
+        text: str,
+        *,
+        fallback: str | None = None,
+        skip: tuple[str, ...] = (),
+    ) -> tuple[str, str, bool]:
+        """The pair a request translates, and whether its source was detected (`auto`
+        is told from `text`; `fallback` replaces a target the source already is).
+
+        Raises:
+            UnsupportedPair: An unknown language code.
+            Undetected: `auto` and the language could not be told.
+            Skipped: The detected source is one of `skip`.
+            SameLanguage: The source already is the target.
+        """
+        target = resolve(tgt)
+        if target is None:
+            raise UnsupportedPair(src, tgt, "unknown language")
+        detected = src == "auto"
+        source = self._detect(text) if detected else resolve(src)
+        if source is None:
+            raise UnsupportedPair(src, target, "unknown language")
+        if detected and source in skip:
+            raise Skipped(source)
+        if source == target and fallback and resolve(fallback) not in (None, source):
+            target = resolve(fallback) or target
+        if source == target:
+            raise SameLanguage(source)
+        return source, target, detected
+
     def _plan(self, job: Job) -> _Planned | TranslateFailed:
         try:
-            tgt = resolve(job.tgt)
-            if tgt is None:
-                raise UnsupportedPair(job.src, job.tgt, "unknown language")
-            if len(job.text) > self.max_chars:
+            if resolve(job.tgt) is not None and len(job.text) > self.max_chars:
                 raise TextTooLong(f"{len(job.text)} characters, limit {self.max_chars}")
-            detected = job.src == "auto"
-            src = self._detect(job.text) if detected else resolve(job.src)
-            if src is None:
-                raise UnsupportedPair(job.src, tgt, "unknown language")
-            if detected and src in job.skip:
-                raise Skipped(src)
-            if src == tgt and job.fallback and resolve(job.fallback) not in (None, src):
-                tgt = resolve(job.fallback) or tgt
-            if src == tgt:
-                raise SameLanguage(src)
+            src, tgt, detected = self.languages(
+                job.src, job.tgt, job.text, fallback=job.fallback, skip=job.skip
+            )
             pieces = segment.split(job.text, html=job.html)
             route = self.registry.route(src, tgt) if segment.to_translate(pieces) else ()
             return _Planned(src, tgt, detected, pieces, job.html, route)

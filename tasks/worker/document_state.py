@@ -19,7 +19,7 @@ import redis
 
 from tasks.contract import DocumentFailed, document_key
 from tasks.engine.service import TranslationService
-from tasks.errors import SameLanguage, TranslationError, Undetected, UnsupportedPair
+from tasks.errors import TranslationError, UnsupportedPair
 from tasks.formats.errors import DocumentError
 from tasks.languages import resolve
 
@@ -120,23 +120,16 @@ def source_language(src: str, tgt: str, texts: list[str], service: TranslationSe
         Undetected: `auto` and the language could not be told.
         SameLanguage: The source already is the target.
     """
-    target = resolve(tgt)
-    if target is None:
-        raise UnsupportedPair(src, tgt, "unknown language")
-    if not texts:
-        return src  # nothing to translate, whatever the pair ("auto" has no route)
-    if src == "auto":
-        sample: list[str] = []
-        for text in texts:  # the first paragraphs only, not a copy of the document
-            sample.append(text)
-            if sum(map(len, sample)) >= DETECT_SAMPLE:
-                break
-        src = service.detector.detect(" ".join(sample)[:DETECT_SAMPLE]) or ""
-        if not src:
-            raise Undetected("could not detect the language")
-    code = resolve(src) or src
-    if code == target:
-        raise SameLanguage(code)
+    if not texts:  # nothing to translate, whatever the pair ("auto" has no route)
+        if resolve(tgt) is None:
+            raise UnsupportedPair(src, tgt, "unknown language")
+        return src
+    sample: list[str] = []
+    for text in texts:  # the first paragraphs only, not a copy of the document
+        sample.append(text)
+        if src != "auto" or sum(map(len, sample)) >= DETECT_SAMPLE:
+            break
+    code, target, _ = service.languages(src, tgt, " ".join(sample)[:DETECT_SAMPLE])
     service.registry.route(code, target)  # no model: say so before any chunk runs
     return code
 

@@ -26,6 +26,8 @@ import redis
 from celery import bootsteps
 from celery.signals import task_received
 
+from tasks.connections import as_text
+
 log = logging.getLogger(__name__)
 RENEWALS_PER_TIMEOUT = 4
 
@@ -118,7 +120,7 @@ def hand_back_stale(parent: Any, before: float) -> int:
         return 0
     if stale:
         log.warning("handing back %d stranded messages", len(stale))
-        hand_back(parent, {t.decode() if isinstance(t, bytes) else t for t in stale})
+        hand_back(parent, {as_text(t) for t in stale})
     return len(stale)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 
+from tasks.connections import as_text
 from tasks.contract import TranslateResult
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,10 @@ class StoredHistogram:
         cls, raw: Mapping[bytes | str, bytes | str], bounds: Sequence[float]
     ) -> StoredHistogram:
         """Build it from a Redis hash as `record_*` wrote it (missing fields are zero)."""
-        fields = {_text(k): float(_text(v)) for k, v in raw.items()}
+        fields = {as_text(k): float(as_text(v)) for k, v in raw.items()}
         running, buckets = 0.0, []
         for bound in bounds:
             running += fields.get(_le(bound), 0.0)
             buckets.append((_le(bound), running))
         buckets.append(("+Inf", running + fields.get("+Inf", 0.0)))
         return cls(buckets, fields.get("sum", 0.0), fields.get("count", 0.0))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

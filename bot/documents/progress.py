@@ -15,10 +15,12 @@ import time
 from collections import defaultdict
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.context import ReplyContext
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +116,12 @@ class ProgressBoard:
         return True
 
     async def _edit(self, key: _Key, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        for _ in range(3):
-            try:
-                await self.bot.edit_message_text(
-                    text=text, chat_id=key[0], message_id=key[1], reply_markup=markup
-                )
-                return
-            except TelegramRetryAfter as exc:
-                await asyncio.sleep(exc.retry_after)
-            except TelegramAPIError as exc:
-                if "message is not modified" in str(exc):
-                    return
+        try:
+            await self.bot.edit_message_text(
+                text=text, chat_id=key[0], message_id=key[1], reply_markup=markup
+            )
+        except TelegramAPIError as exc:
+            if "message is not modified" not in str(exc):
                 raise
 
     async def delete(self, key: _Key) -> None:
@@ -132,4 +129,11 @@ class ProgressBoard:
         await self.close(key, None)
         with contextlib.suppress(TelegramAPIError):
             await self.bot.delete_message(key[0], key[1])
+        self.forget(key)
+
+    async def finish(self, context: ReplyContext, text: str) -> None:
+        """Put a document's final word in its status message (or send it, if gone)."""
+        key = (context.chat_id, context.status_id or 0)
+        if context.status_id is None or not await self.close(key, text):
+            await self.bot.send_message(context.chat_id, text)
         self.forget(key)

@@ -15,8 +15,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.startup import call_telegram
-from bot.web import serving
+from bot.server.startup import call_telegram
+from bot.server.web import serving
 from config import Settings
 
 log = logging.getLogger(__name__)

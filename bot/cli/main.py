@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot import launcher
+from bot.cli import launcher
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
+from tasks.client.broker import PRIORITY_SUFFIXES, queue_keys
+from tasks.connections import as_text
 from tasks.contract import QUEUES
 from tasks.worker.metrics import (
     BATCH_BUCKETS,
@@ -23,9 +25,6 @@ from tasks.worker.metrics import (
     WORKER_ERRORS_KEY,
     StoredHistogram,
 )
-
-# kombu's Redis transport keeps priorities 3, 6 and 9 in lists named queue + "\x06\x16" + n.
-_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 @dataclass(frozen=True)
@@ -40,37 +39,10 @@ class Fleet:
     models: list[str]
 
 
-def _queue_keys() -> list[str]:
-    return [queue + suffix for queue in QUEUES for suffix in _PRIORITY_SUFFIXES]
-
-
-async def queued_total(redis: Redis) -> int:
-    """Tasks waiting in all queues (the busy ceiling's measure)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in _queue_keys():
-            pipe.llen(key)
-        return sum(await pipe.execute())
-
-
-async def in_broker(redis: Redis, task_ids: set[str]) -> set[str]:
-    """Which of `task_ids` the broker holds: waiting in a queue, or taken by a worker
-    and not acknowledged yet (kombu's `unacked` hash)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in _queue_keys():
-            pipe.lrange(key, 0, -1)
-        pipe.hvals("unacked")
-        replies = await pipe.execute()
-    wanted = {task_id.encode(): task_id for task_id in task_ids}
-    found: set[str] = set()
-    for raw in (message for messages in replies for message in messages):
-        found.update(task_id for key, task_id in wanted.items() if key in raw)
-    return found
-
-
 async def read_fleet(redis: Redis) -> Fleet:
     """Read queue depths and worker metrics in one round trip."""
     async with redis.pipeline(transaction=False) as pipe:
-        for key in _queue_keys():
+        for key in queue_keys():
             pipe.llen(key)
         pipe.hgetall(STATS_KEY)
         pipe.hgetall(BATCH_SIZE_KEY)
@@ -78,17 +50,17 @@ async def read_fleet(redis: Redis) -> Fleet:
         pipe.hgetall(WORKER_ERRORS_KEY)
         pipe.hkeys(MODEL_LOADS_KEY)
         replies = await pipe.execute()
-    steps = len(_PRIORITY_SUFFIXES)
+    steps = len(PRIORITY_SUFFIXES)
     depths = {q: sum(replies[i * steps : (i + 1) * steps]) for i, q in enumerate(QUEUES)}
     stats, batch, load, errors, loads = replies[len(QUEUES) * steps :]
     return Fleet(
         queues=depths,
-        counters={_text(k): int(v) for k, v in stats.items()},
+        counters={as_text(k): int(v) for k, v in stats.items()},
         batch_size=StoredHistogram.parse(batch, BATCH_BUCKETS),
         model_load=StoredHistogram.parse(load, LOAD_BUCKETS),
-        worker_errors={_text(k): int(v) for k, v in errors.items()},
+        worker_errors={as_text(k): int(v) for k, v in errors.items()},
         # Fields are "model|host:pid": which models some worker process has loaded.
-        models=sorted({_text(k).split("|")[0] for k in loads}),
+        models=sorted({as_text(k).split("|")[0] for k in loads}),
     )
 
 
@@ -127,7 +99,3 @@ def _histogram(name: str, documentation: str, stored: StoredHistogram) -> Histog
     family = HistogramMetricFamily(name, documentation)
     family.add_metric([], stored.buckets, stored.sum)
     return family
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

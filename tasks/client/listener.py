@@ -1,9 +1,10 @@
 """The result listener: Celery's Redis result backend PUBLISHes every stored
-result; we subscribe to those channels and hand finished ones to delivery.
+result; we subscribe to those channels and hand finished ones to the deliverer
+that the front end registered for the request's kind.
 
 No polling for results and no blocking wait on a result. A sweep over the
-pending contexts at start (and now and then after) delivers results that were
-published while no bot was listening.
+pending records at start (and now and then after) delivers results that were
+published while no front end was listening.
 """
 
 from __future__ import annotations
@@ -13,23 +14,25 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.replies import ReplyContext, ReplyStore
+from tasks.client.requests import RequestRecord, RequestStore
+from tasks.connections import as_text
 from tasks.contract import PROGRESS, READY_STATES, RESULT_KEY_PREFIX
 
 log = logging.getLogger(__name__)
 # How long an answered task is retried as done while Redis is away; past that (the
-# bot shuts down waiting for it) a sweep may answer it again.
+# front end shuts down waiting for it) a sweep may answer it again.
 FORGET_FOR = 120.0
 
-Deliver = Callable[[ReplyContext, dict[str, Any]], Awaitable[None]]
-# Shown while a long task runs (documents): its task id and PROGRESS meta.
-Progress = Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]
+# Answers one request: its task id, its record and the task's Celery result meta.
+Deliver = Callable[[str, RequestRecord, dict[str, Any]], Awaitable[None]]
+# Shows how far a long task got (documents): task id, record and PROGRESS meta.
+Progress = Callable[[str, RequestRecord, dict[str, Any]], Awaitable[None]]
 
 
 class ResultListener:
@@ -38,17 +41,18 @@ class ResultListener:
     def __init__(
         self,
         redis: Redis,
-        replies: ReplyStore,
-        deliver: Deliver,
-        sweep_every: float = 10.0,
-        progress: Progress | None = None,
+        requests: RequestStore,
+        deliverers: Mapping[str, Deliver],
+        *,
+        progress: Mapping[str, Progress] | None = None,
         requeue: Callable[[], Awaitable[int]] | None = None,
+        sweep_every: float = 10.0,
     ) -> None:
         self.redis = redis
+        self.requests = requests
+        self.deliverers = dict(deliverers)
+        self.progress = dict(progress or {})
         self.requeue = requeue
-        self.progress = progress
-        self.replies = replies
-        self.deliver = deliver
         self.sweep_every = sweep_every
         self.ready = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -92,7 +96,7 @@ class ResultListener:
                 sweeper.cancel()
 
     def _handle(self, channel: bytes | str, data: bytes | str) -> None:
-        channel = channel.decode() if isinstance(channel, bytes) else channel
+        channel = as_text(channel)
         try:
             meta = json.loads(data)
         except ValueError:
@@ -100,8 +104,8 @@ class ResultListener:
             return
         if meta.get("status") in READY_STATES:
             self._spawn(channel.removeprefix(RESULT_KEY_PREFIX), meta)
-        elif meta.get("status") == PROGRESS and self.progress is not None:
-            self._track(self.progress(channel.removeprefix(RESULT_KEY_PREFIX), meta))
+        elif meta.get("status") == PROGRESS and self.progress:
+            self._track(self._progress(channel.removeprefix(RESULT_KEY_PREFIX), meta))
 
     def _spawn(self, task_id: str, meta: dict[str, Any]) -> None:
         self._track(self._deliver(task_id, meta))
@@ -111,10 +115,18 @@ class ResultListener:
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 
+    async def _progress(self, task_id: str, meta: dict[str, Any]) -> None:
+        try:
+            record = await self.requests.peek(task_id)
+            if record is not None and (show := self.progress.get(record.kind)) is not None:
+                await show(task_id, record, meta)
+        except Exception:  # cosmetic: never let a progress update break the listener
+            log.exception("progress update of %s failed", task_id)
+
     async def sweep(self, older_than: float = 0.0) -> None:
-        """Deliver finished results of contexts still pending; queue what a dead bot
-        accepted but never sent to the broker."""
-        for task_id in await self.replies.pending(older_than):
+        """Deliver finished results of records still pending; queue what a dead front
+        end accepted but never sent to the broker."""
+        for task_id in await self.requests.pending(older_than):
             raw = await self.redis.get(RESULT_KEY_PREFIX + task_id)
             if raw is None:
                 continue
@@ -137,21 +149,30 @@ class ResultListener:
         if task_id in self._answered:
             return
         try:
-            context = await self.replies.claim(task_id)
-            if context is None:
+            record = await self.requests.claim(task_id)
+            if record is None:
                 return
         except (RedisError, OSError) as exc:
             log.warning("could not claim %s: %r", task_id, exc)
             return
-        # A short claim, renewed while we work: if this bot dies mid-delivery, another
-        # replica (or this one restarted) takes the answer over within seconds.
-        holding = asyncio.create_task(self.replies.hold(task_id))
+        deliver = self.deliverers.get(record.kind)
+        if deliver is None:
+            # Written by a newer replica that knows this kind: leave it to that one.
+            log.error(
+                "no deliverer for %s of kind %r; left for another replica", task_id, record.kind
+            )
+            with contextlib.suppress(RedisError, OSError):
+                await self.requests.release(task_id)
+            return
+        # A short claim, renewed while we work: if this process dies mid-delivery,
+        # another replica (or this one restarted) takes the answer over within seconds.
+        holding = asyncio.create_task(self.requests.hold(task_id))
         try:
-            await self.deliver(context, meta)
+            await deliver(task_id, record, meta)
         except Exception:
             log.exception("delivery of %s failed; it will be retried", task_id)
             with contextlib.suppress(RedisError, OSError):
-                await self.replies.release(task_id)
+                await self.requests.release(task_id)
             return
         else:
             await self._forget(task_id)  # still holding the claim
@@ -159,15 +180,15 @@ class ResultListener:
             holding.cancel()
 
     async def _forget(self, task_id: str) -> None:
-        """Drop an answered task's context, retrying while Redis is away (a Sentinel
-        failover takes seconds; by default half a minute): a context left behind is
+        """Drop an answered task's record, retrying while Redis is away (a Sentinel
+        failover takes seconds; by default half a minute): a record left behind is
         answered again by a sweep once the claim expires."""
         self._answered.add(task_id)  # meanwhile this process's sweeps leave it alone
         delay, deadline = 0.5, time.monotonic() + FORGET_FOR
         try:
             while True:
                 try:
-                    await self.replies.done(task_id)
+                    await self.requests.done(task_id)
                     return
                 except (RedisError, OSError) as exc:
                     if time.monotonic() > deadline:

@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.metrics import BotMetrics
+from bot.server.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 HEALTH_PATH = "/health"

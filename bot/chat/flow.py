@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from aiogram.types import Message, User
 
+from bot.chat.sources import Source, SourceStore
+from bot.chat.typing_indicator import TypingIndicator
+from bot.context import ReplyContext
 from bot.errors import NoTarget, TextTooLong, UsageError
-from bot.jobs import TranslationJobs
 from bot.parsing import AUTO, TranslateCommand
 from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
-from bot.replies import ReplyContext, Source, SourceStore
-from bot.typing_indicator import TypingIndicator
+from tasks.client.submit import Submitter
 from tasks.contract import TranslateOptions
 
 
@@ -21,19 +22,20 @@ class TranslateFlow:
 
     def __init__(
         self,
-        jobs: TranslationJobs,
+        *,
+        submitter: Submitter,
         prefs: PrefsStore,
         sources: SourceStore,
         typing: TypingIndicator,
         max_chars: int,
     ) -> None:
-        self.jobs = jobs
+        self.submitter = submitter
         self.prefs = prefs
         self.sources = sources
         self.typing = typing
         self.max_chars = max_chars
 
-    async def command(self, message: Message, request: TranslateCommand) -> None:
+    async def command(self, message: Message, request: TranslateCommand, locale: str) -> None:
         """`/translate …`, possibly as a reply to the message to translate."""
         text, html = request.text, False
         if not text and message.reply_to_message is not None:
@@ -46,9 +48,10 @@ class TranslateFlow:
         reply_to = message.message_id
         for tgt in targets:
             label = tgt if len(targets) > 1 else None
-            await self._queue(message, text, html, request.src, tgt, reply_to, label=label)
+            original = Source(text, request.src, html)
+            await self._queue(message, original, tgt, reply_to=reply_to, locale=locale, label=label)
 
-    async def private_text(self, message: Message) -> None:
+    async def private_text(self, message: Message, locale: str) -> None:
         """Plain text in a private chat: into the user's language, else their second."""
         text, html = _content(message)
         if not text:
@@ -58,23 +61,28 @@ class TranslateFlow:
         options = TranslateOptions(fallback=user.second) if user.second else None
         await self._queue(
             message,
-            text,
-            html,
-            AUTO,
+            Source(text, AUTO, html),
             user.target,
-            message.message_id,
+            reply_to=message.message_id,
+            locale=locale,
             options=options,
             buttons=True,
         )
 
-    async def group_text(self, message: Message, chat: ChatPrefs) -> None:
+    async def group_text(self, message: Message, chat: ChatPrefs, locale: str) -> None:
         """A group message while auto-translate is on: only foreign-language text."""
         text, html = _content(message)
         if not text or chat.target is None:
             return
         options = TranslateOptions(skip=list(chat.languages))
         await self._queue(
-            message, text, html, AUTO, chat.target, message.message_id, options=options, kind="auto"
+            message,
+            Source(text, AUTO, html),
+            chat.target,
+            reply_to=message.message_id,
+            locale=locale,
+            options=options,
+            kind="auto",
         )
 
     async def again(self, message: Message, source_id: str, tgt: str, locale: str) -> bool:
@@ -84,14 +92,15 @@ class TranslateFlow:
             return False
         reply_to = message.reply_to_message.message_id if message.reply_to_message else 0
         context = ReplyContext(
-            message.chat.id,
-            reply_to or message.message_id,
-            locale,
+            chat_id=message.chat.id,
+            message_id=reply_to or message.message_id,
+            locale=locale,
             source_id=source_id,
             html=source.html,
         )
-        await self.jobs.translate(
-            context, source.text, source.src, tgt, TranslateOptions(html=source.html)
+        options = TranslateOptions(html=source.html)
+        await self.submitter.translate(
+            context.record(), source.text, source.src, tgt, options=options
         )
         await self.typing.start(message.chat.id)
         return True
@@ -99,23 +108,35 @@ class TranslateFlow:
     async def _queue(
         self,
         message: Message,
-        text: str,
-        html: bool,
-        src: str,
+        original: Source,
         tgt: str,
-        reply_to: int,
         *,
+        reply_to: int,
+        locale: str,
         label: str | None = None,
         options: TranslateOptions | None = None,
         kind: str = "translate",
         buttons: bool = False,
     ) -> None:
-        if len(text) > self.max_chars:
-            raise TextTooLong(len(text), self.max_chars)
-        locale = (message.from_user.language_code if message.from_user else None) or "en"
-        source_id = await self.sources.save(Source(text, src, html)) if buttons else None
-        context = ReplyContext(message.chat.id, reply_to, locale, kind, source_id, label, html)
-        await self.jobs.translate(context, text, src, tgt, {**(options or {}), "html": html})
+        if len(original.text) > self.max_chars:
+            raise TextTooLong(len(original.text), self.max_chars)
+        source_id = await self.sources.save(original) if buttons else None
+        context = ReplyContext(
+            chat_id=message.chat.id,
+            message_id=reply_to,
+            locale=locale,
+            kind=kind,
+            source_id=source_id,
+            label=label,
+            html=original.html,
+        )
+        await self.submitter.translate(
+            context.record(),
+            original.text,
+            original.src,
+            tgt,
+            options={**(options or {}), "html": original.html},
+        )
         if kind != "auto":
             await self.typing.start(message.chat.id)
 

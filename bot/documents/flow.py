@@ -1,9 +1,9 @@
 """Documents: accept a file, queue its translation, show progress, cancel it.
 
 The worker downloads the file itself through the Bot API file route (only the path
-crosses the queue). The answer comes back like any other: a ReplyContext of kind
-"document" is saved before the task is sent, and the result listener hands the
-finished task to `bot.documents_delivery`.
+crosses the queue). The answer comes back like any other: a request of kind
+"document" is recorded before the task is sent, and the result listener hands the
+finished task to `bot.documents.delivery`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from celery import Celery
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.documents_progress import ProgressBoard, cancel_button, progress_bar
-from bot.errors import BotError, QueueUnavailable
+from bot.context import ReplyContext
+from bot.documents.progress import ProgressBoard, cancel_button, progress_bar
+from bot.errors import BotError
 from bot.i18n import Texts
-from bot.jobs import TranslationJobs
 from bot.parsing import TranslateCommand
 from bot.prefs import PrefsStore
-from bot.replies import ReplyContext, ReplyStore
+from tasks.client.requests import RequestRecord, RequestStore
+from tasks.client.submit import QueueUnavailable, Submitter
 from tasks.contract import (
     DOCUMENT,
     QUEUE_DOCUMENTS,
@@ -56,22 +57,23 @@ class DocumentFlow:
 
     def __init__(
         self,
+        *,
         bot: Bot,
         producer: Celery,
-        replies: ReplyStore,
+        submitter: Submitter,
         prefs: PrefsStore,
         redis: Redis,
         phrases: Texts,
+        board: ProgressBoard,
         max_bytes: int,
-        jobs: TranslationJobs,
     ) -> None:
-        self.bot, self.producer, self.replies, self.prefs = bot, producer, replies, prefs
-        self.jobs = jobs
-        self.redis, self.phrases, self.max_bytes = redis, phrases, max_bytes
-        self.board = ProgressBoard(bot)
+        self.bot, self.producer, self.prefs, self.redis = bot, producer, prefs, redis
+        self.submitter = submitter
+        self.requests: RequestStore = submitter.requests
+        self.phrases, self.board, self.max_bytes = phrases, board, max_bytes
 
     async def accept(
-        self, message: Message, request: TranslateCommand, *, addressed: bool = False
+        self, message: Message, request: TranslateCommand, locale: str, *, addressed: bool = False
     ) -> bool:
         """Queue a message's document into the caption's languages (or the default).
 
@@ -105,7 +107,7 @@ class DocumentFlow:
             payload = DocumentRequest(
                 file_path=file.file_path or "", file_name=name, src=request.src, tgt=tgt
             )
-            await self._queue(message, payload)
+            await self._queue(message, payload, locale)
         return True
 
     def _check_size(self, name: str, size: int) -> None:
@@ -128,8 +130,7 @@ class DocumentFlow:
         )
         return (prefs.target or "en",)
 
-    async def _queue(self, message: Message, request: DocumentRequest) -> None:
-        locale = (message.from_user.language_code if message.from_user else None) or "en"
+    async def _queue(self, message: Message, request: DocumentRequest, locale: str) -> None:
         task_id = str(uuid.uuid4())
         label = request["file_name"]
         status = await message.reply(
@@ -138,17 +139,22 @@ class DocumentFlow:
         )
         self.board.sent(message.chat.id)
         context = ReplyContext(
-            message.chat.id,
-            message.message_id,
-            locale,
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            locale=locale,
             kind="document",
             label=f"{label}\n{request['tgt']}",
             status_id=status.message_id,
         )
         args: list[Any] = [task_id, dict(request)]
         try:
-            await self.jobs.submit(
-                context, DOCUMENT, args, QUEUE_DOCUMENTS, task_id, send_as=prepare_id(task_id)
+            await self.submitter.submit(
+                context.record(),
+                DOCUMENT,
+                args,
+                queue=QUEUE_DOCUMENTS,
+                task_id=task_id,
+                send_as=prepare_id(task_id),
             )
         except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
@@ -160,20 +166,17 @@ class DocumentFlow:
         head = self.phrases(texts.DOC_PROGRESS, locale, name=name, language=language)
         return f"{head}\n{progress or self.phrases(texts.DOC_QUEUED, locale)}"
 
-    async def on_progress(self, task_id: str, meta: dict[str, Any]) -> None:
+    async def on_progress(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
         """A PROGRESS state of a document task: update its status message."""
-        try:
-            context = await self.replies.peek(task_id)
-            result = meta.get("result")
-            if context is None or context.status_id is None or not isinstance(result, dict):
-                return
-            done, total = int(result.get("done", 0)), int(result.get("total", 0))
-            name, _, tgt = (context.label or "\n").partition("\n")
-            text = self.status_text(context.locale, name, tgt, progress_bar(done, total))
-            markup = cancel_button(task_id, self.phrases(texts.DOC_CANCEL, context.locale))
-            await self.board.progress((context.chat_id, context.status_id), done, text, markup)
-        except Exception:  # cosmetic: never let a progress update break the listener
-            log.exception("progress update of %s failed", task_id)
+        context = ReplyContext.of(record)
+        result = meta.get("result")
+        if context.status_id is None or not isinstance(result, dict):
+            return
+        done, total = int(result.get("done", 0)), int(result.get("total", 0))
+        name, _, tgt = (context.label or "\n").partition("\n")
+        text = self.status_text(context.locale, name, tgt, progress_bar(done, total))
+        markup = cancel_button(task_id, self.phrases(texts.DOC_CANCEL, context.locale))
+        await self.board.progress((context.chat_id, context.status_id), done, text, markup)
 
     async def cancel(self, task_id: str) -> bool:
         """Revoke a document's tasks and say so in its status message.
@@ -181,23 +184,17 @@ class DocumentFlow:
         Returns:
             False when the document was already answered (or cancelled).
         """
-        context = await self.replies.claim(task_id)
-        if context is None:
+        record = await self.requests.claim(task_id)
+        if record is None:
             return False
+        context = ReplyContext.of(record)
         # Running chunks see the flag and stop early; queued ones are revoked.
-        await self.redis.set(document_key(task_id, "cancelled"), 1, ex=self.replies.ttl)
+        await self.redis.set(document_key(task_id, "cancelled"), 1, ex=self.requests.ttl)
         chunks = int(await self.redis.get(document_key(task_id, "chunks")) or 0)
         ids = [prepare_id(task_id), task_id, *(chunk_id(task_id, i) for i in range(chunks))]
         await asyncio.to_thread(self.producer.control.revoke, ids)
         name = (context.label or "").partition("\n")[0]
         text = self.phrases(texts.DOC_CANCELLED, context.locale, name=name)
-        await self.answer(context, text)
-        await self.replies.done(task_id)
+        await self.board.finish(context, text)
+        await self.requests.done(task_id)
         return True
-
-    async def answer(self, context: ReplyContext, text: str) -> None:
-        """Put a final word in the status message (or reply, if it is gone)."""
-        key = (context.chat_id, context.status_id or 0)
-        if context.status_id is None or not await self.board.close(key, text):
-            await self.bot.send_message(context.chat_id, text)
-        self.board.forget(key)

@@ -6,7 +6,7 @@ import json
 
 from redis.asyncio import Redis
 
-from bot.keyboards import POPULAR
+from bot.chat.keyboards import POPULAR
 from tasks.catalog import CATALOG_KEY, reachable
 
 

@@ -1,4 +1,5 @@
-"""Queue translation work: store the reply context, then send the task by name."""
+"""Submit work: save the request record, then send the task by name; re-send what a
+dead front end accepted but never queued, or what the broker lost."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from bot.errors import QueueUnavailable
-from bot.fleet import in_broker
-from bot.replies import ReplyContext, ReplyStore
+from tasks.client.broker import in_broker
+from tasks.client.requests import RequestRecord, RequestStore
 from tasks.contract import (
     QUEUE_CHAT,
     RESULT_KEY_PREFIX,
@@ -26,28 +26,33 @@ from tasks.contract import (
 
 log = logging.getLogger(__name__)
 # A send_task takes milliseconds; a request saved this long ago and still not marked
-# queued belongs to a bot that died in between.
+# queued belongs to a front end that died in between.
 STALE_AFTER = 10.0
 # A request this old with neither a result nor its task in the broker was lost there.
 LOST_AFTER = 20.0
 
 
-class TranslationJobs:
-    """Accepts requests from handlers; answers come later through the listener."""
+class QueueUnavailable(Exception):
+    """The request could not be queued (Redis down); nothing was accepted."""
 
-    def __init__(self, producer: Celery, replies: ReplyStore) -> None:
+
+class Submitter:
+    """Accepts requests from a front end; answers come later through the listener."""
+
+    def __init__(self, producer: Celery, requests: RequestStore) -> None:
         self.producer = producer
-        self.replies = replies
+        self.requests = requests
         # kombu's connections are not thread-safe: while Redis is away, one thread's
         # publish retry would close the connection under another's. One sender thread.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send_task")
 
     async def translate(
         self,
-        context: ReplyContext,
+        record: RequestRecord,
         text: str,
         src: str,
         tgt: str,
+        *,
         options: TranslateOptions | None = None,
         queue: str = QUEUE_CHAT,
     ) -> str:
@@ -56,18 +61,20 @@ class TranslationJobs:
         Raises:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
         """
-        return await self.submit(context, TRANSLATE, translate_args(text, src, tgt, options), queue)
+        args = translate_args(text, src, tgt, options)
+        return await self.submit(record, TRANSLATE, args, queue=queue)
 
     async def submit(
         self,
-        context: ReplyContext,
+        record: RequestRecord,
         name: str,
         args: list[Any],
+        *,
         queue: str,
         task_id: str = "",
         send_as: str = "",
     ) -> str:
-        """Save the reply context, then send task `name`; returns the task id.
+        """Save the request record, then send task `name`; returns the task id.
 
         `send_as`: the id the first task gets when the answer comes from another task
         (a document's chord) under `task_id`.
@@ -78,8 +85,8 @@ class TranslationJobs:
         task_id = task_id or str(uuid.uuid4())
         job = {"name": name, "args": args, "queue": queue, "id": send_as or task_id}
         try:
-            # The context goes first: a fast worker may finish before send_task returns.
-            await self.replies.save(task_id, context, job)
+            # The record goes first: a fast worker may finish before send_task returns.
+            await self.requests.save(task_id, record, job)
             await self._send(task_id, job)
         except (OperationalError, RedisError, OSError) as exc:
             log.warning("could not queue %s: %r", task_id, exc)
@@ -88,8 +95,8 @@ class TranslationJobs:
         return task_id
 
     async def requeue_stale(self, older_than: float = STALE_AFTER) -> int:
-        """Send again the tasks of requests a bot accepted but died before queueing."""
-        stale = await self.replies.unqueued(older_than)
+        """Send again the tasks of requests a front end accepted but died before queueing."""
+        stale = await self.requests.unqueued(older_than)
         for task_id, job in stale:
             log.warning("task %s was accepted but never queued; sending it now", task_id)
             await self._send(task_id, job)
@@ -107,14 +114,14 @@ class TranslationJobs:
         task id, one answer); only a task that finished in between runs twice.
         """
         waiting = []
-        for task_id in await self.replies.pending(older_than):
-            job = await self.replies.job(task_id)
+        for task_id in await self.requests.pending(older_than):
+            job = await self.requests.job(task_id)
             # A document answers under its own id, from a chain of other tasks: skip.
             if job is not None and job.get("id", task_id) == task_id:
                 waiting.append((task_id, job))
         if not waiting:
             return 0
-        redis = self.replies.redis
+        redis = self.requests.redis
         async with redis.pipeline(transaction=False) as pipe:
             for task_id, _ in waiting:
                 pipe.exists(RESULT_KEY_PREFIX + task_id)
@@ -138,10 +145,10 @@ class TranslationJobs:
             queue=job["queue"],
         )
         await asyncio.get_running_loop().run_in_executor(self._sender, send)
-        await self.replies.queued(task_id)
+        await self.requests.queued(task_id)
 
     async def _forget(self, task_id: str) -> None:
         try:
-            await self.replies.done(task_id)
+            await self.requests.done(task_id)
         except (RedisError, OSError):
-            log.warning("could not drop context %s", task_id)
+            log.warning("could not drop the record of %s", task_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import re
@@ -10,36 +9,20 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot import texts
-from bot.choices import LanguageChoices
+from bot.chat.choices import LanguageChoices
+from bot.chat.keyboards import language_buttons, other_languages
+from bot.chat.splitting import split_message
+from bot.chat.typing_indicator import TypingIndicator
+from bot.context import ReplyContext
 from bot.i18n import Texts
-from bot.inline import InlineFlow
-from bot.keyboards import language_buttons, other_languages
-from bot.listener import Deliver
-from bot.replies import ReplyContext
-from bot.splitting import split_message
-from bot.typing_indicator import TypingIndicator
 from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
 
-_ERRORS = {
-    "unsupported_pair": texts.UNSUPPORTED_PAIR,
-    "model_unavailable": texts.MODEL_UNAVAILABLE,
-    "text_too_long": texts.RESULT_TOO_LONG,
-    "same_language": texts.SAME_LANGUAGE,
-    "undetected": texts.UNDETECTED,
-    "bad_request": texts.BAD_REQUEST,
-}
 _TAG = re.compile(r"<[^<>]*>")
 
 
@@ -56,7 +39,7 @@ def render(meta: dict[str, Any], context: ReplyContext, phrases: Texts) -> str |
     if not result.get("ok"):
         if result.get("error") == "skipped":
             return None
-        message = _ERRORS.get(str(result.get("error")), texts.INTERNAL)
+        message = texts.FAILURES.get(str(result.get("error")), texts.INTERNAL)
         src, tgt = result.get("src", "?"), result.get("tgt", "?")
         return phrases(message, context.locale, src=src, tgt=tgt, code=src)
     text = str(result.get("text") or "")
@@ -69,34 +52,18 @@ def render(meta: dict[str, Any], context: ReplyContext, phrases: Texts) -> str |
 
 
 class Delivery:
-    """Sends answers as replies; retries what Telegram asks to retry."""
+    """Answers chat requests ("translate", "auto") as replies to the asking message."""
 
     def __init__(
-        self,
-        bot: Bot,
-        phrases: Texts,
-        typing: TypingIndicator,
-        inline: InlineFlow,
-        attempts: int = 5,
-        documents: Deliver | None = None,
-        choices: LanguageChoices | None = None,
+        self, *, bot: Bot, phrases: Texts, typing: TypingIndicator, choices: LanguageChoices
     ) -> None:
         self.bot = bot
         self.choices = choices
-        self.documents = documents
-        self.inline = inline
         self.phrases = phrases
         self.typing = typing
-        self.attempts = attempts
 
     async def __call__(self, context: ReplyContext, meta: dict[str, Any]) -> None:
         """Answer one request (possibly in several messages)."""
-        if context.kind == "inline":
-            await self.inline.collect(context, meta)
-            return
-        if context.kind == "document" and self.documents is not None:
-            await self.documents(context, meta)
-            return
         self.typing.done(context.chat_id)
         text = render(meta, context, self.phrases)
         if text is None:
@@ -123,7 +90,6 @@ class Delivery:
         result = meta.get("result")
         if (
             context.source_id is None
-            or self.choices is None
             or not isinstance(result, dict)
             or result.get("error") != "same_language"
         ):
@@ -144,14 +110,14 @@ class Delivery:
     async def send(
         self, context: ReplyContext, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> None:
-        """Send one message, waiting out 429s and retrying network errors.
+        """Send one message (the session's middleware waits out 429s and retries).
 
         HTML that Telegram refuses (a split cut through a tag) is sent as plain text.
         A user who blocked the bot (403) is dropped: there is no one to answer.
         """
         reply = ReplyParameters(message_id=context.message_id, allow_sending_without_reply=True)
         mode: str | None = ParseMode.HTML if context.html else None
-        for attempt in range(self.attempts):
+        try:
             try:
                 await self.bot.send_message(
                     context.chat_id,
@@ -160,20 +126,12 @@ class Delivery:
                     reply_parameters=reply,
                     reply_markup=markup,
                 )
-                return
-            except TelegramRetryAfter as exc:
-                log.info("429 for chat %r, waiting %ss", context.chat_id, exc.retry_after)
-                await asyncio.sleep(exc.retry_after)
-            except TelegramForbiddenError:
-                log.info("chat %r blocked the bot; answer dropped", context.chat_id)
-                return
             except TelegramBadRequest as exc:
                 if mode is None or "parse entities" not in exc.message:
                     raise
-                mode, text = None, html.unescape(_TAG.sub("", text))
-            except (TelegramNetworkError, TelegramServerError) as exc:
-                if attempt == self.attempts - 1:
-                    raise
-                log.warning("network error sending to %r: %r", context.chat_id, exc)
-                await asyncio.sleep(2**attempt)
-        raise RuntimeError(f"gave up sending to chat {context.chat_id}")
+                plain = html.unescape(_TAG.sub("", text))
+                await self.bot.send_message(
+                    context.chat_id, plain, reply_parameters=reply, reply_markup=markup
+                )
+        except TelegramForbiddenError:
+            log.info("chat %r blocked the bot; answer dropped", context.chat_id)

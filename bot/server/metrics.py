@@ -1,7 +1,7 @@
 """The bot's own Prometheus metrics: requests by kind, reply latency, errors by type.
 
 These are per bot process (each replica is scraped on its own); what workers and
-queues do is read from Redis on each scrape (`bot.fleet`).
+queues do is read from Redis on each scrape (`bot.server.fleet`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from aiogram.types import TelegramObject, Update
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from redis.asyncio import Redis
 
-from bot.fleet import Fleet, FleetCollector, read_fleet
-from bot.replies import ReplyContext
+from bot.server.fleet import Fleet, FleetCollector, read_fleet
+from tasks.client.listener import Deliver
+from tasks.client.requests import RequestRecord
 
-Deliver = Callable[[ReplyContext, dict[str, Any]], Awaitable[None]]
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
 
 
@@ -64,17 +64,17 @@ class BotMetrics:
     def timed(self, deliver: Deliver) -> Deliver:
         """Wrap delivery: observe the latency of each answer, count failures by type."""
 
-        async def deliver_timed(context: ReplyContext, meta: dict[str, Any]) -> None:
+        async def deliver_timed(task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
             try:
-                await deliver(context, meta)
+                await deliver(task_id, record, meta)
             except Exception as exc:
                 self.errors.labels(type(exc).__name__).inc()
                 raise
             status = str(meta.get("status"))
             if status != "SUCCESS":
                 self.errors.labels(f"task_{status.lower()}").inc()
-            elapsed = max(time.time() - context.accepted_at, 0.0)
-            self.latency.labels(context.kind).observe(elapsed)
+            elapsed = max(time.time() - record.accepted_at, 0.0)
+            self.latency.labels(record.kind).observe(elapsed)
 
         return deliver_timed
 

@@ -23,13 +23,14 @@ from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessag
 from redis.asyncio import Redis
 
 from bot import texts
+from bot.context import ReplyContext
 from bot.errors import BotError, Busy, TryLater
 from bot.i18n import Texts
-from bot.jobs import TranslationJobs
 from bot.limits import Limiter
 from bot.parsing import parse_translate
-from bot.prefs import PrefsStore, as_text
-from bot.replies import ReplyContext
+from bot.prefs import PrefsStore
+from tasks.client.submit import Submitter
+from tasks.connections import as_text
 from tasks.contract import QUEUE_INLINE
 
 log = logging.getLogger(__name__)
@@ -52,24 +53,24 @@ class InlineFlow:
 
     def __init__(
         self,
-        jobs: TranslationJobs,
+        *,
+        submitter: Submitter,
         prefs: PrefsStore,
         redis: Redis,
         bot: Bot,
         phrases: Texts,
+        limiter: Limiter,
         debounce: float = DEBOUNCE,
         deadline: float = DEADLINE,
-        limiter: Limiter | None = None,
     ) -> None:
-        self.jobs, self.prefs, self.redis, self.bot = jobs, prefs, redis, bot
+        self.submitter, self.prefs, self.redis, self.bot = submitter, prefs, redis, bot
         self.limiter = limiter
         self.phrases = phrases
         self.debounce, self.deadline = debounce, deadline
         self._timers: set[asyncio.Task[None]] = set()
 
-    async def query(self, query: InlineQuery, order: int) -> None:
+    async def query(self, query: InlineQuery, order: int, locale: str) -> None:
         """Handle one inline query; `order` (the update id) says which is newest."""
-        locale = query.from_user.language_code or "en"
         try:
             request = parse_translate(query.query)
         except BotError:
@@ -100,8 +101,12 @@ class InlineFlow:
         }
         await self.redis.set(_STATE + query.id, json.dumps(state), ex=120)
         for tgt in targets:
-            context = ReplyContext(0, 0, locale, "inline", label=tgt, query_id=query.id)
-            await self.jobs.translate(context, request.text, request.src, tgt, queue=QUEUE_INLINE)
+            context = ReplyContext(
+                chat_id=0, message_id=0, locale=locale, kind="inline", label=tgt, query_id=query.id
+            )
+            await self.submitter.translate(
+                context.record(), request.text, request.src, tgt, queue=QUEUE_INLINE
+            )
         timer = asyncio.create_task(self._at_deadline(query.id))
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
@@ -160,8 +165,6 @@ class InlineFlow:
 
     async def _admitted(self, query: InlineQuery, locale: str) -> bool:
         """Rate limits count queries that reach the workers (after debounce and cache)."""
-        if self.limiter is None:
-            return True
         try:
             await self.limiter.admit(query.from_user.id, None, group=False)
         except TryLater as refused:

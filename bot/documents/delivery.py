@@ -1,0 +1,79 @@
+"""Answer a finished document: send the translated file, or say why there is none."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import BufferedInputFile, ReplyParameters
+from redis.asyncio import Redis
+
+from bot import texts
+from bot.chat.delivery import render
+from bot.context import ReplyContext
+from bot.documents.progress import ProgressBoard
+from bot.i18n import Texts
+from tasks.formats import supported_extensions
+from tasks.languages import display_name
+
+log = logging.getLogger(__name__)
+MB = 1024 * 1024
+
+
+def describe_failure(meta: dict[str, Any], context: ReplyContext, phrases: Texts) -> str:
+    """Why a document came back without a file, in the user's language."""
+    result = meta.get("result")
+    reason = result.get("reason") if isinstance(result, dict) else None
+    message = texts.FAILURES.get(str(reason)) if reason is not None else None
+    if meta.get("status") != "SUCCESS" or not isinstance(result, dict) or message is None:
+        return render(meta, context, phrases) or phrases(texts.INTERNAL, context.locale)
+    name = str(result.get("name") or "")
+    chars, limit = int(result.get("chars") or 0), int(result.get("limit") or 0)
+    return phrases(
+        message,
+        context.locale,
+        name=name,
+        format=posixpath.splitext(name)[1].lstrip(".").upper(),
+        formats=", ".join(sorted(e.lstrip(".") for e in supported_extensions())),
+        length=chars,
+        limit=limit,
+        size=f"{chars / MB:.1f}",
+        max_size=f"{limit / MB:.0f}",
+    )
+
+
+class DocumentDelivery:
+    """Answers requests of kind "document": the file, as a reply to the original."""
+
+    def __init__(self, *, bot: Bot, redis: Redis, phrases: Texts, board: ProgressBoard) -> None:
+        self.bot = bot
+        self.redis = redis
+        self.phrases = phrases
+        self.board = board
+
+    async def __call__(self, context: ReplyContext, meta: dict[str, Any]) -> None:
+        """Send the file as a reply to the original and delete the status message."""
+        result = meta.get("result")
+        if meta.get("status") != "SUCCESS" or not isinstance(result, dict) or not result.get("ok"):
+            await self.board.finish(context, describe_failure(meta, context, self.phrases))
+            return
+        data = await self.redis.get(str(result["key"]))
+        if not isinstance(data, bytes):  # expired before a bot was there to send it
+            await self.board.finish(context, self.phrases(texts.INTERNAL, context.locale))
+            return
+        language = display_name(str(result["tgt"]), self.phrases.locale(context.locale))
+        caption = self.phrases(texts.DOC_DONE, context.locale, language=language)
+        reply = ReplyParameters(message_id=context.message_id, allow_sending_without_reply=True)
+        file = BufferedInputFile(data, str(result["name"]))
+        try:
+            await self.bot.send_document(
+                context.chat_id, file, caption=caption, reply_parameters=reply
+            )
+        except TelegramForbiddenError:
+            log.info("chat %r blocked the bot; document dropped", context.chat_id)
+        await self.redis.delete(str(result["key"]))
+        if context.status_id is not None:
+            await self.board.delete((context.chat_id, context.status_id))

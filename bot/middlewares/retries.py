@@ -1,0 +1,69 @@
+"""One retry policy for every call the bot makes to Telegram: an aiogram session middleware.
+
+A 429 is waited out for as long as Telegram says; a network error or a 5xx is retried
+with backoff (1, 2, 4, 8 s), then raised. Calls with a deadline or a patience of their
+own are passed through once: long polling (aiogram backs off by itself), the start-up
+check (`bot.server.startup`) and inline/callback answers (useless once late).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    AnswerInlineQuery,
+    GetMe,
+    GetUpdates,
+    Response,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 5
+_ONCE: tuple[type[TelegramMethod[Any]], ...] = (
+    GetUpdates,
+    GetMe,
+    AnswerInlineQuery,
+    AnswerCallbackQuery,
+)
+
+
+class RetryTelegram(BaseRequestMiddleware):
+    """Waits out 429s and retries transient failures of Telegram calls."""
+
+    def __init__(self, attempts: int = ATTEMPTS) -> None:
+        self.attempts = attempts
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if isinstance(method, _ONCE):
+            return await make_request(bot, method)
+        name = type(method).__name__
+        for attempt in range(self.attempts):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                log.info("429 on %s, waiting %ss", name, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                if attempt == self.attempts - 1:
+                    raise
+                log.warning("%s failed (%r); retrying in %ss", name, exc, 2**attempt)
+                await asyncio.sleep(2**attempt)
+        raise TelegramNetworkError(method, f"gave up {name} after {self.attempts} attempts")

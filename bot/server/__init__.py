@@ -1,0 +1,7 @@
+"""How the bot meets the outside: updates in, health and metrics out.
+
+- `updates`: webhook when WEBHOOK_URL is set, long polling otherwise.
+- `web`: the small aiohttp server (`/health`, `/metrics`, the webhook route).
+- `metrics`: the bot's Prometheus metrics; `fleet`: queue depths and worker metrics.
+- `startup`: waits for Redis and checks the token before updates are taken.
+"""

@@ -1,0 +1,12 @@
+"""The queue client: how any front end (the bot, the HTTP API) hands work to the workers.
+
+Nothing here knows Telegram or HTTP. A front end saves a durable request record with
+its own opaque context, submits the task, and registers one deliverer per kind of
+request; the listener gives each finished task to the deliverer of its kind, once.
+
+- `requests`: `RequestRecord` and `RequestStore`, the records kept in Redis.
+- `submit`: `Submitter`, which saves the record, then sends the task, and re-sends
+  work a dead front end accepted but never queued, or the broker lost.
+- `listener`: `ResultListener`, the pub/sub result listener with its sweeps and claims.
+- `broker`: which task ids the broker still holds.
+"""

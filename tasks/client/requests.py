@@ -1,0 +1,149 @@
+"""Durable request records: who gets the answer to which task, kept in Redis.
+
+A record is written before its task is queued and deleted once its answer was
+delivered, so a front end's restart loses nothing, and a second result for the same
+task (a task that ran twice) finds no record and delivers nothing. What a record
+says about where the answer goes (`context`) belongs to the front end that wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tasks.connections import as_text
+
+# The bot's keys; another front end keeps its records under a prefix of its own.
+PREFIX = "tolmach:"
+# The bot's requests still waiting for an answer (a sorted set by acceptance time).
+PENDING = PREFIX + "pending"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One accepted request.
+
+    kind: picks the deliverer (the front end registered one per kind).
+    context: the front end's own description of where the answer goes (JSON).
+    accepted_at: when the request was accepted (Unix time), for latency metrics.
+    """
+
+    kind: str
+    context: dict[str, Any]
+    accepted_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> str:
+        """The record as stored."""
+        return json.dumps(
+            {"kind": self.kind, "context": self.context, "accepted_at": self.accepted_at}
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> RequestRecord:
+        """A stored record; a bot's record from before records had a `context` of their
+        own (a flat reply context) is read as its context, so an upgrade loses nothing."""
+        data = json.loads(raw)
+        if "context" not in data:
+            data = {"kind": data.get("kind", "translate"), "context": data, **data}
+        accepted = float(data.get("accepted_at") or time.time())
+        return cls(str(data["kind"]), dict(data["context"]), accepted)
+
+
+class RequestStore:
+    """Redis-backed records with claims so that only one front-end replica delivers."""
+
+    def __init__(
+        self, redis: Redis, ttl: int, *, prefix: str = PREFIX, claim_seconds: int = 15
+    ) -> None:
+        self.redis = redis
+        self.ttl = ttl
+        self.claim_seconds = claim_seconds
+        self._record, self._claim, self._job = prefix + "reply:", prefix + "claim:", prefix + "job:"
+        self.pending_key = prefix + "pending"
+        # Accepted requests whose task may not have reached the broker yet (`unqueued`).
+        self.unqueued_key = prefix + "unqueued"
+
+    async def save(self, task_id: str, record: RequestRecord, job: dict[str, Any]) -> None:
+        """Remember a request before its task is queued, with the task to send (`job`:
+        name, args, queue, id) until `queued` says the broker has it."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._record + task_id, record.to_json(), ex=self.ttl)
+            pipe.zadd(self.pending_key, {task_id: now})
+            pipe.set(self._job + task_id, json.dumps(job), ex=self.ttl)
+            pipe.zadd(self.unqueued_key, {task_id: now})
+            await pipe.execute()
+
+    async def queued(self, task_id: str) -> None:
+        """The broker has the task: nothing to resend if this front end dies now. The
+        task itself is kept until answered, in case the broker loses it (see `job`)."""
+        await self.redis.zrem(self.unqueued_key, task_id)
+
+    async def job(self, task_id: str) -> dict[str, Any] | None:
+        """The task sent for a request still waiting for its answer."""
+        raw = await self.redis.get(self._job + task_id)
+        return json.loads(raw) if raw else None
+
+    async def unqueued(self, older_than: float) -> list[tuple[str, dict[str, Any]]]:
+        """Tasks saved this long ago and never confirmed queued: their sender died in
+        between.
+
+        Sending one again is safe: the task id is the same, so a task that did reach
+        the broker after all runs twice but is answered once.
+        """
+        ids = await self.redis.zrangebyscore(self.unqueued_key, "-inf", time.time() - older_than)
+        found = []
+        for task_id in map(as_text, cast("list[bytes]", ids)):
+            raw = await self.redis.get(self._job + task_id)
+            if raw is None:
+                await self.redis.zrem(self.unqueued_key, task_id)
+            else:
+                found.append((task_id, json.loads(raw)))
+        return found
+
+    async def claim(self, task_id: str) -> RequestRecord | None:
+        """Take the right to answer `task_id`; None if answered or being answered."""
+        raw = await self.redis.get(self._record + task_id)
+        if raw is None:
+            return None
+        if not await self.redis.set(self._claim + task_id, "1", nx=True, ex=self.claim_seconds):
+            return None
+        return RequestRecord.from_json(raw)
+
+    async def hold(self, task_id: str) -> None:
+        """Keep a claim while its delivery still works (a 429 wait can be long)."""
+        while True:
+            await asyncio.sleep(self.claim_seconds / 3)
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.expire(self._claim + task_id, self.claim_seconds)
+
+    async def peek(self, task_id: str) -> RequestRecord | None:
+        """The record of a task still waiting for its answer, without claiming it."""
+        raw = await self.redis.get(self._record + task_id)
+        return RequestRecord.from_json(raw) if raw else None
+
+    async def release(self, task_id: str) -> None:
+        """Give a claim back after a failed delivery, so a later sweep retries it."""
+        await self.redis.delete(self._claim + task_id)
+
+    async def done(self, task_id: str) -> None:
+        """Forget a request whose answer was delivered (or whose task was never queued)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._record + task_id, self._job + task_id)
+            pipe.zrem(self.pending_key, task_id)
+            pipe.zrem(self.unqueued_key, task_id)
+            # The claim stays until it expires: a duplicate result arriving now
+            # must not find the record gone *and* the claim free at once.
+            await pipe.execute()
+
+    async def pending(self, older_than: float = 0.0) -> list[str]:
+        """Task ids still waiting for an answer, oldest first."""
+        ids = await self.redis.zrangebyscore(self.pending_key, "-inf", time.time() - older_than)
+        return [as_text(i) for i in cast("list[bytes]", ids)]
