@@ -22,6 +22,7 @@ from bot.documents.flow import DocumentFlow
 from bot.documents.progress import ProgressBoard
 from bot.handlers import routers
 from bot.i18n import LocaleMiddleware, Texts, create_i18n
+from bot.inline.answers import InlineAnswers
 from bot.inline.flow import InlineFlow
 from bot.limits import AllowList, Limiter, Rates
 from bot.middlewares.dedupe import OncePerMessage
@@ -101,8 +102,8 @@ def create_services(settings: Settings, bot: Bot) -> Services:
             submitter=submitter,
             prefs=prefs,
             redis=redis,
-            bot=bot,
             phrases=phrases,
+            answers=InlineAnswers(redis=redis, bot=bot, phrases=phrases),
             limiter=limiter,
             debounce=settings.inline_debounce,
             deadline=settings.inline_deadline,
@@ -159,13 +160,13 @@ def create_listener(bot: Bot, services: Services) -> ResultListener:
     deliverers = {
         "translate": chat,
         "auto": chat,
-        "inline": deliverer(services.inline.collect),
+        "inline": deliverer(services.inline.answers.collect),
         "document": deliverer(documents),
     }
     return ResultListener(
         services.redis,
         services.requests,
         {kind: services.metrics.timed(deliver) for kind, deliver in deliverers.items()},
-        progress={"document": services.documents.on_progress},
+        progress={"document": documents.progress},
         requeue=services.submitter.recover,
     )

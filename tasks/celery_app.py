@@ -45,7 +45,7 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "worker_prefetch_multiplier": settings.batch_max_requests,
         # "priority": a worker always empties earlier queues (inline) before later ones.
         "broker_transport_options": {
-            # Live workers renew their messages' stamps (tasks/lease.py); a dead worker's
+            # Live workers renew their messages' stamps (tasks/worker/lease.py); a dead worker's
             # come back this long after its last renewal.
             "visibility_timeout": settings.visibility_timeout,
             # Look for messages of dead workers every 10 s (kombu's default scans only

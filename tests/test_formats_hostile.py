@@ -32,7 +32,7 @@ from bot.context import ReplyContext
 from bot.documents.delivery import describe_failure
 from bot.i18n import Texts, create_i18n
 from config.settings import Settings
-from tasks.errors import TranslationError
+from tasks.errors import ModelUnavailable, SameLanguage, TranslationError, UnsupportedPair
 from tasks.formats import rebuild, segments, supported_extensions
 from tasks.formats.errors import (
     ArchiveLimits,
@@ -62,7 +62,7 @@ READ_S = 45  # a hostile file read in full (100,000 nested divs: ~9 s here)
 # big pytest process would start at the parent's size and hide growth below it.
 _CHILD = r"""
 import json, sys, time
-from tasks.errors import TranslationError
+from tasks.errors import ModelUnavailable, SameLanguage, TranslationError, UnsupportedPair
 from tasks.formats import rebuild, segments
 def peak_kb():
     with open("/proc/self/status") as status:
@@ -427,6 +427,24 @@ def test_each_refusal_is_worded_for_the_user(
     for locale, words in (("en", english), ("ru", russian)):
         context = ReplyContext(chat_id=1, message_id=1, locale=locale, kind="document")
         assert words in describe_failure(meta, context, phrases)
+
+
+@pytest.mark.parametrize(
+    ("error", "english"),
+    [
+        (SameLanguage("ru"), "the same language (fr)"),
+        (UnsupportedPair("fr", "ja", "none"), "no model for fr>ja"),
+        (ModelUnavailable("fr-ja", "down"), "could not be loaded"),
+    ],
+)
+def test_an_engine_failure_of_a_document_is_worded_like_a_messages(
+    error: TranslationError, english: str
+) -> None:
+    """A document in its target language (or with no model) gets the chat's words,
+    not a document reason with placeholders it cannot fill."""
+    meta = {"status": "SUCCESS", "result": failure(error, "a.txt", "fr", "ja")}
+    context = ReplyContext(chat_id=1, message_id=1, kind="document")
+    assert english in describe_failure(meta, context, Texts(create_i18n()))
 
 
 # --- property tests: only typed errors, nothing written ----------------------------------------

@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from bot import texts
 from bot.chat.delivery import render
 from bot.context import ReplyContext
-from bot.documents.progress import ProgressBoard
+from bot.documents.progress import ProgressBoard, cancel_button, progress_bar, status_text
 from bot.i18n import Texts
+from tasks.client.requests import RequestRecord
 from tasks.formats import supported_extensions
 from tasks.languages import display_name
 
@@ -27,7 +28,9 @@ def describe_failure(meta: dict[str, Any], context: ReplyContext, phrases: Texts
     """Why a document came back without a file, in the user's language."""
     result = meta.get("result")
     reason = result.get("reason") if isinstance(result, dict) else None
-    message = texts.FAILURES.get(str(reason)) if reason is not None else None
+    # An engine failure carries its code as the reason too: `render` words those.
+    engine = isinstance(result, dict) and reason == result.get("error")
+    message = texts.FAILURES.get(str(reason)) if reason is not None and not engine else None
     if meta.get("status") != "SUCCESS" or not isinstance(result, dict) or message is None:
         return render(meta, context, phrases) or phrases(texts.INTERNAL, context.locale)
     name = str(result.get("name") or "")
@@ -77,3 +80,16 @@ class DocumentDelivery:
         await self.redis.delete(str(result["key"]))
         if context.status_id is not None:
             await self.board.delete((context.chat_id, context.status_id))
+
+    async def progress(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
+        """A PROGRESS state of a document task: update its status message."""
+        context = ReplyContext.of(record)
+        result = meta.get("result")
+        if context.status_id is None or not isinstance(result, dict):
+            return
+        done, total = int(result.get("done", 0)), int(result.get("total", 0))
+        name, _, tgt = (context.label or "\n").partition("\n")
+        bar = progress_bar(done, total)
+        text = status_text(self.phrases, context.locale, name, tgt, bar)
+        markup = cancel_button(task_id, self.phrases(texts.DOC_CANCEL, context.locale))
+        await self.board.progress((context.chat_id, context.status_id), done, text, markup)

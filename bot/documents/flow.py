@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 
 from bot import texts
 from bot.context import ReplyContext
-from bot.documents.progress import ProgressBoard, cancel_button, progress_bar
+from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
 from bot.i18n import Texts
 from bot.parsing import TranslateCommand
 from bot.prefs import PrefsStore
-from tasks.client.requests import RequestRecord, RequestStore
+from tasks.client.requests import RequestStore
 from tasks.client.submit import QueueUnavailable, Submitter
 from tasks.contract import (
     DOCUMENT,
@@ -38,7 +38,6 @@ from tasks.contract import (
     prepare_id,
 )
 from tasks.formats import supported_extensions
-from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -134,7 +133,7 @@ class DocumentFlow:
         task_id = str(uuid.uuid4())
         label = request["file_name"]
         status = await message.reply(
-            self.status_text(locale, label, request["tgt"], None),
+            status_text(self.phrases, locale, label, request["tgt"], None),
             reply_markup=cancel_button(task_id, self.phrases(texts.DOC_CANCEL, locale)),
         )
         self.board.sent(message.chat.id)
@@ -159,24 +158,6 @@ class DocumentFlow:
         except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
             raise
-
-    def status_text(self, locale: str, name: str, tgt: str, progress: str | None) -> str:
-        """The status message: what is translated into what, and how far it got."""
-        language = display_name(tgt, self.phrases.locale(locale))
-        head = self.phrases(texts.DOC_PROGRESS, locale, name=name, language=language)
-        return f"{head}\n{progress or self.phrases(texts.DOC_QUEUED, locale)}"
-
-    async def on_progress(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
-        """A PROGRESS state of a document task: update its status message."""
-        context = ReplyContext.of(record)
-        result = meta.get("result")
-        if context.status_id is None or not isinstance(result, dict):
-            return
-        done, total = int(result.get("done", 0)), int(result.get("total", 0))
-        name, _, tgt = (context.label or "\n").partition("\n")
-        text = self.status_text(context.locale, name, tgt, progress_bar(done, total))
-        markup = cancel_button(task_id, self.phrases(texts.DOC_CANCEL, context.locale))
-        await self.board.progress((context.chat_id, context.status_id), done, text, markup)
 
     async def cancel(self, task_id: str) -> bool:
         """Revoke a document's tasks and say so in its status message.

@@ -20,7 +20,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import texts
 from bot.context import ReplyContext
+from bot.i18n import Texts
+from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,13 @@ def progress_bar(done: int, total: int) -> str:
     percent = 100 * done // total if total > 0 else 0
     filled = BAR_CELLS * percent // 100
     return f"{'▓' * filled}{'░' * (BAR_CELLS - filled)} {percent}%"
+
+
+def status_text(phrases: Texts, locale: str, name: str, tgt: str, progress: str | None) -> str:
+    """The status message: what is translated into what, and how far it got."""
+    language = display_name(tgt, phrases.locale(locale))
+    head = phrases(texts.DOC_PROGRESS, locale, name=name, language=language)
+    return f"{head}\n{progress or phrases(texts.DOC_QUEUED, locale)}"
 
 
 class ProgressBoard:

@@ -1,1 +1,2 @@
-"""Inline mode (`@bot en>ru text`): `flow` debounces, queues and answers each query once."""
+"""Inline mode (`@bot en>ru text`): `flow` debounces and queues each query, `answers`
+gathers its targets' results and answers it once."""

@@ -15,28 +15,24 @@ import asyncio
 import hashlib
 import json
 import logging
-from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineQuery, InlineQueryResultArticle, InputTextMessageContent
+from aiogram.types import InlineQuery, InlineQueryResultArticle
 from redis.asyncio import Redis
 
 from bot import texts
 from bot.context import ReplyContext
 from bot.errors import BotError, Busy, TryLater
 from bot.i18n import Texts
+from bot.inline.answers import InlineAnswers, article
 from bot.limits import Limiter
 from bot.parsing import parse_translate
 from bot.prefs import PrefsStore
 from tasks.client.submit import Submitter
-from tasks.connections import as_text
 from tasks.contract import QUEUE_INLINE
 
 log = logging.getLogger(__name__)
 
-_SEQ, _STATE, _RESULTS = "tolmach:iq:seq:", "tolmach:iq:state:", "tolmach:iq:results:"
-_ANSWERED, _CACHE = "tolmach:iq:answered:", "tolmach:iq:cache:"
+_SEQ, _CACHE = "tolmach:iq:seq:", "tolmach:iq:cache:"
 # Store ARGV[1] at KEYS[1] unless a larger number is there already.
 _KEEP_MAX = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -44,7 +40,6 @@ if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', 60
 """
 DEBOUNCE = 0.35
 DEADLINE = 8.0
-CACHE_SECONDS = 3600
 MAX_TARGETS = 3
 
 
@@ -57,15 +52,16 @@ class InlineFlow:
         submitter: Submitter,
         prefs: PrefsStore,
         redis: Redis,
-        bot: Bot,
         phrases: Texts,
+        answers: InlineAnswers,
         limiter: Limiter,
         debounce: float = DEBOUNCE,
         deadline: float = DEADLINE,
     ) -> None:
-        self.submitter, self.prefs, self.redis, self.bot = submitter, prefs, redis, bot
+        self.submitter, self.prefs, self.redis = submitter, prefs, redis
         self.limiter = limiter
         self.phrases = phrases
+        self.answers = answers
         self.debounce, self.deadline = debounce, deadline
         self._timers: set[asyncio.Task[None]] = set()
 
@@ -76,7 +72,7 @@ class InlineFlow:
         except BotError:
             request = None
         if request is None or not request.text:
-            await self._answer(query.id, [self._help(locale)], personal=False)
+            await self.answers.answer(query.id, [self._help(locale)], personal=False)
             return
         # Requested targets first, then the user's usual ones (never the source).
         usual = await self._usual_targets(query)
@@ -86,8 +82,8 @@ class InlineFlow:
         key = _CACHE + _digest(request.src, targets, request.text)
         # A cached answer costs nothing: no debounce for it.
         if (cached := await self.redis.get(key)) is not None:
-            articles = [_article(*item) for item in json.loads(cached)]
-            await self._answer(query.id, articles, personal=personal)
+            articles = [article(*item) for item in json.loads(cached)]
+            await self.answers.answer(query.id, articles, personal=personal)
             return
         if not await self._newest(query, order):
             return  # the user typed on; that later query will be answered
@@ -99,7 +95,7 @@ class InlineFlow:
             "locale": locale,
             "cache": key,
         }
-        await self.redis.set(_STATE + query.id, json.dumps(state), ex=120)
+        await self.answers.expect(query.id, state)
         for tgt in targets:
             context = ReplyContext(
                 chat_id=0, message_id=0, locale=locale, kind="inline", label=tgt, query_id=query.id
@@ -111,57 +107,9 @@ class InlineFlow:
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
 
-    async def collect(self, context: ReplyContext, meta: dict[str, Any]) -> None:
-        """One target's result arrived; answer when every target is in."""
-        assert context.query_id is not None and context.label is not None
-        qid = context.query_id
-        result = meta.get("result") if meta.get("status") == "SUCCESS" else None
-        await self.redis.hset(_RESULTS + qid, context.label, json.dumps(result))
-        await self.redis.expire(_RESULTS + qid, 120)
-        raw = await self.redis.get(_STATE + qid)
-        if raw is not None and await self.redis.hlen(_RESULTS + qid) >= len(
-            json.loads(raw)["targets"]
-        ):
-            await self._finish(qid)
-
     async def _at_deadline(self, qid: str) -> None:
         await asyncio.sleep(self.deadline)
-        await self._finish(qid)
-
-    async def _finish(self, qid: str) -> None:
-        """Answer the query once (at the deadline or when all targets are in); a full
-        set of translations is cached even when it came after a "busy" answer, so the
-        user typing the query again is answered at once."""
-        raw = await self.redis.get(_STATE + qid)
-        if raw is None:
-            return
-        state = json.loads(raw)
-        stored = await self.redis.hgetall(_RESULTS + qid)
-        results = {as_text(k): json.loads(v) for k, v in stored.items()}
-        items = [self._item(tgt, results.get(tgt), state["locale"]) for tgt in state["targets"]]
-        translated = all(ok for ok, _ in items)
-        if translated:
-            await self.redis.set(
-                state["cache"], json.dumps([i for _, i in items]), ex=CACHE_SECONDS
-            )
-        if not await self.redis.set(_ANSWERED + qid, "1", nx=True, ex=300):
-            return
-        articles = [_article(*i) for _, i in items]
-        if translated:
-            await self._answer(qid, articles, personal=state["personal"])
-        else:  # busy or failed: never cached, by Telegram or for other users
-            await self._answer(qid, articles, personal=True, cache=0)
-
-    def _item(self, tgt: str, result: Any, locale: str) -> tuple[bool, list[str]]:
-        """(translated?, [id, title, description, message]) for one target."""
-        if isinstance(result, dict) and result.get("ok"):
-            text = str(result["text"]) or "…"
-            return True, [tgt, text, f"{result['src']} → {tgt}", text]
-        if result is None:
-            busy = self.phrases(texts.INLINE_BUSY, locale)
-            return False, [tgt, busy, tgt, busy]
-        failed = self.phrases(texts.UNSUPPORTED_PAIR, locale, src=result.get("src", "?"), tgt=tgt)
-        return False, [tgt, failed, tgt, failed]
+        await self.answers.finish(qid)
 
     async def _admitted(self, query: InlineQuery, locale: str) -> bool:
         """Rate limits count queries that reach the workers (after debounce and cache)."""
@@ -170,8 +118,8 @@ class InlineFlow:
         except TryLater as refused:
             phrase = texts.BUSY if isinstance(refused, Busy) else texts.RATE_LIMITED
             text = self.phrases(phrase, locale, seconds=refused.retry_after)
-            await self._answer(
-                query.id, [_article("limited", text, "", text)], personal=True, cache=0
+            await self.answers.answer(
+                query.id, [article("limited", text, "", text)], personal=True, cache=0
             )
             return False
         return True
@@ -179,7 +127,7 @@ class InlineFlow:
     def _help(self, locale: str) -> InlineQueryResultArticle:
         title = self.phrases(texts.INLINE_HELP_TITLE, locale)
         usage = self.phrases(texts.INLINE_HELP, locale)
-        return _article("help", title, usage, usage)
+        return article("help", title, usage, usage)
 
     async def _newest(self, query: InlineQuery, order: int) -> bool:
         # Handlers run concurrently, so arrival order comes from the update id, and
@@ -192,31 +140,6 @@ class InlineFlow:
     async def _usual_targets(self, query: InlineQuery) -> tuple[str, ...]:
         user = await self.prefs.languages_of(query.from_user.id, query.from_user.language_code)
         return tuple(t for t in (user.target, user.second) if t)
-
-    async def _answer(
-        self,
-        qid: str,
-        articles: list[InlineQueryResultArticle],
-        personal: bool,
-        cache: int | None = None,
-    ) -> None:
-        results: list[Any] = list(articles)
-        if cache is None:
-            cache = 60 if personal else 300
-        try:
-            await self.bot.answer_inline_query(qid, results, cache_time=cache, is_personal=personal)
-        except TelegramAPIError as exc:
-            # A query answered too late is simply gone; nothing else can be done.
-            log.info("inline query %s not answered: %r", qid, exc)
-
-
-def _article(item_id: str, title: str, description: str, message: str) -> InlineQueryResultArticle:
-    return InlineQueryResultArticle(
-        id=item_id[:64],
-        title=title[:100],
-        description=description[:200],
-        input_message_content=InputTextMessageContent(message_text=message[:4096]),
-    )
 
 
 def _digest(src: str, targets: tuple[str, ...], text: str) -> str:

@@ -2,8 +2,10 @@
 
 A 429 is waited out for as long as Telegram says; a network error or a 5xx is retried
 with backoff (1, 2, 4, 8 s), then raised. Calls with a deadline or a patience of their
-own are passed through once: long polling (aiogram backs off by itself), the start-up
-check (`bot.server.startup`) and inline/callback answers (useless once late).
+own are passed through once: long polling (aiogram backs off by itself), the calls the
+start-up check retries itself (`bot.server.startup`: getMe, set/deleteWebhook),
+inline/callback answers (useless once late) and cosmetic calls (the typing indicator,
+the command menu), which must never hold up a request.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.methods import (
     AnswerCallbackQuery,
     AnswerInlineQuery,
+    DeleteWebhook,
     GetMe,
     GetUpdates,
     Response,
+    SendChatAction,
+    SetMyCommands,
+    SetWebhook,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
@@ -35,8 +41,12 @@ ATTEMPTS = 5
 _ONCE: tuple[type[TelegramMethod[Any]], ...] = (
     GetUpdates,
     GetMe,
+    SetWebhook,
+    DeleteWebhook,
     AnswerInlineQuery,
     AnswerCallbackQuery,
+    SendChatAction,
+    SetMyCommands,
 )
 
 
@@ -59,6 +69,8 @@ class RetryTelegram(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                if attempt == self.attempts - 1:
+                    raise
                 log.info("429 on %s, waiting %ss", name, exc.retry_after)
                 await asyncio.sleep(exc.retry_after)
             except (TelegramNetworkError, TelegramServerError) as exc:
@@ -66,4 +78,4 @@ class RetryTelegram(BaseRequestMiddleware):
                     raise
                 log.warning("%s failed (%r); retrying in %ss", name, exc, 2**attempt)
                 await asyncio.sleep(2**attempt)
-        raise TelegramNetworkError(method, f"gave up {name} after {self.attempts} attempts")
+        raise AssertionError("unreachable: the last attempt returns or raises")

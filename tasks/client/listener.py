@@ -57,6 +57,7 @@ class ResultListener:
         self.ready = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._answered: set[str] = set()  # sent, not yet marked so in Redis
+        self._unknown: set[str] = set()  # claimed with no deliverer for their kind
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting to Redis with backoff."""
@@ -157,10 +158,18 @@ class ResultListener:
             return
         deliver = self.deliverers.get(record.kind)
         if deliver is None:
-            # Written by a newer replica that knows this kind: leave it to that one.
-            log.error(
-                "no deliverer for %s of kind %r; left for another replica", task_id, record.kind
-            )
+            # Written by a newer replica that knows this kind: leave it to that one
+            # (said once per task, not at every sweep).
+            if task_id not in self._unknown:
+                if len(self._unknown) > 10_000:
+                    self._unknown.clear()
+                self._unknown.add(task_id)
+                log.warning(
+                    "no deliverer for %s of kind %r; left for a replica that has one",
+                    task_id,
+                    record.kind,
+                )
+
             with contextlib.suppress(RedisError, OSError):
                 await self.requests.release(task_id)
             return

@@ -16,7 +16,7 @@ from pathlib import Path
 from config import Settings
 from tasks.engine.registry import ModelRegistry, Step
 from tasks.languages import PIVOT
-from tasks.model_paths import looks_local
+from tasks.model_paths import looks_local, missing_folder
 
 Echo = Callable[[str], None]
 # Weights transformers never reads here: other frameworks' copies of the same model.
@@ -72,7 +72,7 @@ def fetch(model_id: str) -> bool:
         ModelsError: the hub could not be reached and the model is not cached.
     """
     if looks_local(model_id):
-        return Path(model_id).expanduser().is_dir()
+        return not missing_folder(model_id)
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         HfHubHTTPError,

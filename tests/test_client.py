@@ -1,0 +1,66 @@
+"""The queue client on its own (no Telegram, no worker): records, claims and the
+`kind → deliverer` table, over a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from tasks.client.listener import ResultListener
+from tasks.client.requests import RequestRecord, RequestStore
+from tasks.contract import RESULT_KEY_PREFIX
+from tests.conftest import RedisServer
+
+DB = 7  # a database of its own: no worker or bot serves it
+
+
+def test_a_record_keeps_the_front_ends_context_opaque() -> None:
+    record = RequestRecord("api", {"job": "j1", "index": 2, "nested": {"a": [1]}})
+    again = RequestRecord.from_json(record.to_json())
+    assert again == record
+
+
+def test_a_flat_record_from_before_the_client_reads_as_its_context() -> None:
+    """Records an older bot left in Redis are answered after the upgrade."""
+    old = {"chat_id": 5, "message_id": 9, "locale": "ru", "kind": "inline", "accepted_at": 12.5}
+    record = RequestRecord.from_json(json.dumps(old))
+    assert (record.kind, record.accepted_at) == ("inline", 12.5)
+    assert record.context["chat_id"] == 5 and record.context["locale"] == "ru"
+
+
+def test_each_kind_goes_to_its_deliverer_and_an_unknown_kind_is_left(
+    redis_server: RedisServer,
+) -> None:
+    async def scenario() -> tuple[list[str], list[str], list[str], list[str]]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        store = RequestStore(redis, ttl=60, prefix="test:")
+        job = {"name": "n", "args": [], "queue": "q", "id": ""}
+        for task_id, kind in (("t-known", "known"), ("t-other", "other")):
+            await store.save(task_id, RequestRecord(kind, {"who": task_id}), job)
+            meta = {"status": "SUCCESS", "result": {"ok": True}, "task_id": task_id}
+            await redis.set(RESULT_KEY_PREFIX + task_id, json.dumps(meta))
+        delivered: list[str] = []
+
+        async def deliver(task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
+            delivered.append(f"{task_id}:{record.context['who']}:{meta['status']}")
+
+        listener = ResultListener(redis, store, {"known": deliver})
+        await listener.sweep()
+        await listener.drain()
+        await listener.sweep()  # a second sweep answers nothing twice
+        await listener.drain()
+        pending = await store.pending()
+        claimed = [k.decode() for k in await redis.keys("test:claim:*")]
+        # The other kind's record was released for a front end that knows it.
+        free = [t for t in pending if f"test:claim:{t}" not in claimed]
+        await redis.aclose()
+        return delivered, pending, free, claimed
+
+    delivered, pending, free, claimed = asyncio.run(scenario())
+    assert delivered == ["t-known:t-known:SUCCESS"]
+    assert pending == ["t-other"] and free == ["t-other"]
+    assert claimed == ["test:claim:t-known"]  # kept until it expires: no second answer
