@@ -14,37 +14,9 @@ from redis.asyncio import Redis
 from bot.errors import Busy, RateLimited
 from config import Settings
 from tasks.client.broker import queued_total
+from tasks.client.buckets import Bucket, TokenBuckets
 
-_BUCKET, _NOTICE = "tolmach:bucket:", "tolmach:notice:"
-
-# Two buckets (user, chat) refilled by elapsed time; a request takes a token from each,
-# or from neither. Returns {1, "0"} when admitted, else {0, seconds until it would be}.
-# ARGV: user rate/s, user burst, chat rate/s, chat burst (a rate of 0: no bucket).
-_TAKE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local levels, waits = {}, {}
-for i = 1, 2 do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  if rate > 0 then
-    local state = redis.call('HMGET', KEYS[i], 'tokens', 'at')
-    local tokens = tonumber(state[1]) or burst
-    local at = tonumber(state[2]) or now
-    tokens = math.min(burst, tokens + math.max(now - at, 0) * rate)
-    levels[i] = tokens
-    if tokens < 1 then waits[#waits + 1] = (1 - tokens) / rate end
-  end
-end
-if #waits > 0 then return {0, tostring(math.max(unpack(waits)))} end
-for i = 1, 2 do
-  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  if levels[i] then
-    redis.call('HSET', KEYS[i], 'tokens', levels[i] - 1, 'at', now)
-    redis.call('EXPIRE', KEYS[i], math.ceil(burst / rate) + 1)
-  end
-end
-return {1, "0"}
-"""
+_NOTICE = "tolmach:notice:"
 
 
 @dataclass(frozen=True)
@@ -77,7 +49,7 @@ class Limiter:
     def __init__(self, redis: Redis, rates: Rates) -> None:
         self.redis = redis
         self.rates = rates
-        self._take = redis.register_script(_TAKE)
+        self.buckets = TokenBuckets(redis)
 
     async def admit(self, user_id: int | None, chat_id: int | None, group: bool) -> None:
         """Take a token for one request (a private chat is limited as its user).
@@ -88,12 +60,13 @@ class Limiter:
         """
         await self._check_queue(user_id)
         rates = self.rates
-        chat_rate = rates.chat_per_minute / 60 if group and chat_id is not None else 0
-        user_rate = rates.user_per_minute / 60 if user_id is not None else 0
-        keys = [f"{_BUCKET}u:{user_id}", f"{_BUCKET}c:{chat_id}"]
-        args = [user_rate, rates.user_burst, chat_rate, rates.chat_burst]
-        admitted, wait = await self._take(keys=keys, args=args)
-        if int(admitted):
+        chat_rate = rates.chat_per_minute if group and chat_id is not None else 0
+        user_rate = rates.user_per_minute if user_id is not None else 0
+        wait = await self.buckets.take(
+            Bucket(f"u:{user_id}", user_rate, rates.user_burst),
+            Bucket(f"c:{chat_id}", chat_rate, rates.chat_burst),
+        )
+        if not wait:
             return
         seconds = max(1, math.ceil(float(wait)))
         who = f"u:{user_id}" if user_id is not None else f"c:{chat_id}"

@@ -6,12 +6,11 @@ natively (`english>русский`); `auto` (or an empty source) means "detect i
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
 from bot.errors import SameLanguage, UnknownLanguage, UsageError
-from tasks.languages import LANGUAGES, known_names, resolve
+from tasks.languages import LANGUAGES, resolve, suggest
 
 AUTO = "auto"
 # The first whitespace-free word, then everything after it (line breaks included).
@@ -89,9 +88,3 @@ def language(raw: str) -> str:
     if code is None or (code not in LANGUAGES and "-" not in code and len(code) != 2):
         raise UnknownLanguage(raw.strip() or "?", suggest(raw))
     return code
-
-
-def suggest(raw: str) -> str | None:
-    """The closest language name or code to a misspelling, for "did you mean"."""
-    close = difflib.get_close_matches(raw.strip().lower(), known_names(), n=1, cutoff=0.6)
-    return close[0] if close else None

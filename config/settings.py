@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # The HTTP API (`python -m api`); port 5000 is LibreTranslate's, so its clients find it.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=5000, ge=1, le=65535)
+    # required: every call needs a key; optional: keys raise a caller's limits; off.
+    api_keys: Literal["required", "optional", "off"] = "off"
+    api_char_limit: int = Field(default=5000, ge=1)  # characters in one request
+    api_batch_limit: int = Field(default=64, ge=1)  # texts in one request
+    # Requests per minute of a client address without a key (0: unlimited).
+    api_rate_per_minute: float = Field(default=120, ge=0)
+    api_rate_burst: int = Field(default=30, ge=1)
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Loopback unless asked: /metrics is not for the internet (containers set 0.0.0.0).
     http_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -80,7 +91,7 @@ class Settings(BaseSettings):
     rate_chat_burst: int = Field(default=10, ge=1)
     max_queue_depth: int = Field(default=5000, ge=0)  # 0: no ceiling
     busy_retry_after: int = Field(default=30, ge=1)
-    # Live workers renew their leases every quarter of it (tasks/lease.py).
+    # Live workers renew their leases every quarter of it (tasks/worker/lease.py).
     visibility_timeout: int = Field(default=60, ge=20)
 
     @property
@@ -114,6 +125,7 @@ class Settings(BaseSettings):
         "allowed_users",
         "allowed_chats",
         "redis_sentinels",
+        "api_cors_origins",
         mode="before",
     )
     @classmethod

@@ -15,6 +15,7 @@ DOCUMENT = "tolmach.document"
 DOCUMENT_CHUNK = "tolmach.document.chunk"
 DOCUMENT_BUILD = "tolmach.document.build"
 DOCUMENT_TASKS = (DOCUMENT, DOCUMENT_CHUNK, DOCUMENT_BUILD)
+DETECT = "tolmach.detect"
 PROGRESS = "PROGRESS"
 
 # Workers take from these in this order: inline queries cannot wait, documents can.
@@ -86,15 +87,17 @@ def translate_args(
 
 
 class DocumentRequest(TypedDict):
-    """Arguments of the document task: where the worker downloads the file from.
+    """Arguments of the document task: where the worker gets the file from.
 
     file_path: the Bot API's `getFile` path (absolute on a local Bot API server).
+    upload_key: instead, the Redis key an HTTP upload's bytes wait under.
     """
 
     file_path: str
     file_name: str
     src: str
     tgt: str
+    upload_key: NotRequired[str]
 
 
 class DocumentOk(TypedDict):

@@ -7,6 +7,7 @@ English and in the language itself, so `english`, `русский` and `eng` all
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 
@@ -135,6 +136,12 @@ def known_names() -> list[str]:
 
 
 @cache
+def suggest(raw: str) -> str | None:
+    """The closest language name or code to a misspelling, for "did you mean"."""
+    close = difflib.get_close_matches(raw.strip().lower(), known_names(), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def _aliases() -> dict[str, str]:
     aliases: dict[str, str] = {}
     for code, (iso3, nllb) in LANGUAGES.items():

@@ -1,9 +1,11 @@
-"""`tolmach run` on a machine without a running Redis: it starts one, a worker and the
-bot, answers through the emulator, and Ctrl-C stops everything."""
+"""`tolmach run` on a machine without a running Redis: it starts one, a worker, the HTTP
+API and (with a token) the bot, answers, and Ctrl-C stops everything."""
 
 from __future__ import annotations
 
+import json
 import signal
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -11,7 +13,7 @@ import pytest
 
 from tests.conftest import process_env
 from tests.emulator import BotApiEmulator
-from tests.procs import Proc, free_port, python
+from tests.procs import Proc, free_port, python, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,3 +40,38 @@ def test_run_starts_redis_worker_and_bot(
         assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
     finally:
         run.stop()
+
+
+def test_run_without_a_bot_token_serves_the_http_api(
+    model_template: str, logdir: Path, tmp_path: Path
+) -> None:
+    port, api_port = free_port(), free_port()
+    env = {
+        **process_env(f"redis://127.0.0.1:{port}/0", model_template, "http://127.0.0.1:9"),
+        "TOLMACH_DATA": str(tmp_path),
+        "API_PORT": str(api_port),
+    }
+    env.pop("BOT_TOKEN")
+    run = Proc("tolmach-run-api", python("-m", "bot.cli", "run"), env, logdir).start()
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{api_port}/translate",
+            json.dumps({"q": "Hello, world", "source": "en", "target": "ru"}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        wait_until(lambda: _answers(request) or not run.alive(), 120, "the API's translation")
+        assert run.alive(), run.tail()
+        assert run.popen is not None
+        commands = [" ".join(c.cmdline()) for c in psutil.Process(run.popen.pid).children(True)]
+        assert not any(c.endswith("-m bot") for c in commands)  # no bot without a token
+        assert "without the bot" in run.tail()
+    finally:
+        run.stop()
+
+
+def _answers(request: urllib.request.Request) -> bool:
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return bool(json.loads(response.read())["translatedText"])
+    except OSError:
+        return False

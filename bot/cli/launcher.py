@@ -25,6 +25,11 @@ def bot_command() -> list[str]:
     return [sys.executable, "-m", "bot"]
 
 
+def api_command() -> list[str]:
+    """Command line of the HTTP API process."""
+    return [sys.executable, "-m", "api"]
+
+
 def worker_command(extra: list[str] | None = None) -> list[str]:
     """Command line of a worker process."""
     return [
@@ -100,8 +105,9 @@ def start_private_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], st
 
 
 def run_all() -> int:
-    """`tolmach run`: everything for one host, stopped together by Ctrl-C."""
-    settings = load_settings(need_bot_token=True)
+    """`tolmach run`: everything for one host, stopped together by Ctrl-C: a worker, the
+    HTTP API and, when BOT_TOKEN is set, the bot."""
+    settings = load_settings()
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = []
     if needs_private_redis(settings):
@@ -111,8 +117,13 @@ def run_all() -> int:
     env["PYTHONUNBUFFERED"] = "1"  # their lines reach us (and the user) as written
     services = [
         Service("worker", worker_command(), env),
-        Service("bot", bot_command(), env),
+        Service("api", api_command(), env),
     ]
+    if settings.bot_token is not None:
+        services.append(Service("bot", bot_command(), env))
+    else:
+        print("BOT_TOKEN is not set: serving the HTTP API without the bot", file=sys.stderr)
+    print(f"HTTP API on http://{settings.api_host}:{settings.api_port}", file=sys.stderr)
     children[:0] = [service.proc for service in services]  # stopped before Redis
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())

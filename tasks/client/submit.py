@@ -55,14 +55,15 @@ class Submitter:
         *,
         options: TranslateOptions | None = None,
         queue: str = QUEUE_CHAT,
+        task_id: str = "",
     ) -> str:
-        """Queue one translation; returns the task id.
+        """Queue one translation; returns the task id (`task_id`, or a new one).
 
         Raises:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
         """
         args = translate_args(text, src, tgt, options)
-        return await self.submit(record, TRANSLATE, args, queue=queue)
+        return await self.submit(record, TRANSLATE, args, queue=queue, task_id=task_id)
 
     async def submit(
         self,

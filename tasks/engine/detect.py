@@ -53,6 +53,12 @@ class LanguageDetector:
         code: str = language.iso_code_639_1.name.lower()
         return code
 
+    def candidates(self, text: str, most: int = 3) -> list[tuple[str, float]]:
+        """The likeliest languages of `text` with lingua's confidence (0 to 1), best first."""
+        values = self._build().compute_language_confidence_values(text)
+        found = [(v.language.iso_code_639_1.name.lower(), float(v.value)) for v in values]
+        return [(code, value) for code, value in found[:most] if value > 0]
+
     def _build(self) -> Any:
         with self._lock:
             if self._detector is None:

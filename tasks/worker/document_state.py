@@ -74,6 +74,18 @@ def download(api_url: str, token: str, file_path: str, name: str, limit: int) ->
         raise OSError(f"Bot API file route answered {exc.code}") from None
 
 
+def uploaded(client: redis.Redis, key: str, name: str) -> bytes:
+    """The bytes of an HTTP upload (the API checked its size).
+
+    Raises:
+        DownloadFailed: The upload expired before a worker took it.
+    """
+    data = client.get(key)
+    if not isinstance(data, bytes):
+        raise DownloadFailed(f"{name!r}: the upload expired before it was translated")
+    return data
+
+
 def _read_bounded(response: object, name: str, limit: int) -> bytes:
     parts: list[bytes] = []
     size = 0

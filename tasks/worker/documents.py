@@ -37,6 +37,7 @@ from tasks.worker.document_state import (
     failure,
     plan_chunks,
     source_language,
+    uploaded,
 )
 from tasks.worker.runtime import app, redis_client, service, settings
 
@@ -122,6 +123,8 @@ def _lanes(task_id: str, count: int, src: str, tgt: str) -> group:
 
 
 def _download(task: Any, request: dict[str, str]) -> bytes:
+    if upload := request.get("upload_key"):  # an HTTP upload, waiting in Redis
+        return uploaded(redis_client(), upload, request["file_name"])
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     try:
         return download(

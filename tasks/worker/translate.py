@@ -15,7 +15,7 @@ import redis
 from celery.utils.log import get_task_logger
 from celery_batches import SimpleRequest
 
-from tasks.contract import QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
+from tasks.contract import DETECT, QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
 from tasks.engine.service import Job
 from tasks.worker.batches import Requeue, SafeBatches
 from tasks.worker.metrics import STATS_KEY, record_batch
@@ -115,3 +115,16 @@ def _job(request: SimpleRequest) -> Job | None:
 
 def _bad_request() -> TranslateResult:
     return TranslateFailed(ok=False, error="bad_request")
+
+
+@app.task(name=DETECT, acks_late=True)
+def detect(texts: list[str]) -> list[list[dict[str, Any]]]:
+    """The likeliest languages of each text, `{"language", "confidence"}` (0 to 100)."""
+    detector = service().detector
+    return [
+        [
+            {"language": code, "confidence": round(100 * value, 1)}
+            for code, value in detector.candidates(str(text))
+        ]
+        for text in texts
+    ]

@@ -1,0 +1,10 @@
+"""The HTTP front end (FastAPI on uvicorn): a second front end on the same queue client.
+
+- `app`: the application, its lifespan (Redis, the producer, the result listener).
+- `jobs`: a batch of texts into several targets, gathered into one result.
+- `seed`: the async API (`POST /api/translate_async`, `GET /api/result/{id}`).
+- `libre`: the LibreTranslate-compatible `POST /translate` and `GET /health`.
+
+No ML library is imported here and no handler blocks on a result: handlers await a
+future that the result listener resolves.
+"""

@@ -1,0 +1,355 @@
+"""API jobs: a batch of texts into several targets, or one document, answered as one result.
+
+A text job is one translate task per (text, target), each with a durable request
+record of kind "api" (the queue client's), so the workers batch them with everyone
+else's and an API restart loses none. The deliverer gathers the parts in Redis; the
+last one in writes the job's result. A document job is the workers' document task
+under the job's id (kind "api_document"). Results are kept `REPLY_TTL` seconds.
+
+Every change of a job (a part in, progress, the result) is published on one channel,
+so whichever API replica holds a waiting request wakes it, whichever one delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from tasks.client.requests import RequestRecord
+from tasks.client.submit import Submitter
+from tasks.connections import as_text
+from tasks.contract import (
+    DETECT,
+    DOCUMENT,
+    QUEUE_CHAT,
+    QUEUE_DOCUMENTS,
+    DocumentRequest,
+    prepare_id,
+)
+
+log = logging.getLogger(__name__)
+TEXT, DOCUMENT_KIND, DETECT_KIND = "api", "api_document", "api_detect"
+PREFIX = "tolmach:api:"
+_META, _PARTS, _RESULT = PREFIX + "meta:", PREFIX + "parts:", PREFIX + "result:"
+_PROGRESS, _UPLOAD = PREFIX + "progress:", PREFIX + "upload:"
+CHANGED = PREFIX + "changed"
+FINAL = ("completed", "failed")
+
+
+class ApiJobs:
+    """Submits jobs, gathers their parts, and serves and streams their status."""
+
+    def __init__(self, *, redis: Redis, submitter: Submitter, ttl: int) -> None:
+        self.redis = redis
+        self.submitter = submitter
+        self.ttl = ttl
+        self._waiting: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+
+    async def submit(
+        self, texts: list[str], src: str, targets: list[str], queue: str, *, html: bool = False
+    ) -> str:
+        """Queue a text job (`html`: the texts are HTML, tags kept); returns its id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        meta = {"type": "text", "texts": len(texts), "targets": targets, "source_lang": src}
+        await self._save_meta(job_id, meta)
+        for tgt in targets:
+            for index, text in enumerate(texts):
+                record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt})
+                await self.submitter.translate(
+                    record,
+                    text,
+                    src,
+                    tgt,
+                    options={"html": html},
+                    queue=queue,
+                    task_id=f"{job_id}.{tgt}.{index}",
+                )
+        return job_id
+
+    async def submit_file(self, name: str, data: bytes, src: str, tgt: str) -> str:
+        """Queue a document job; returns its id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        await self._save_meta(job_id, {"type": "document", "source_lang": src, "name": name})
+        await self.redis.set(_UPLOAD + job_id, data, ex=self.ttl)
+        request = DocumentRequest(
+            file_path="", file_name=name, src=src, tgt=tgt, upload_key=_UPLOAD + job_id
+        )
+        record = RequestRecord(DOCUMENT_KIND, {"job": job_id})
+        await self.submitter.submit(
+            record,
+            DOCUMENT,
+            [job_id, dict(request)],
+            queue=QUEUE_DOCUMENTS,
+            task_id=job_id,
+            send_as=prepare_id(job_id),
+        )
+        return job_id
+
+    async def submit_detect(self, texts: list[str]) -> str:
+        """Queue language detection of `texts`; returns the job id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        await self._save_meta(job_id, {"type": "detect"})
+        record = RequestRecord(DETECT_KIND, {"job": job_id})
+        await self.submitter.submit(record, DETECT, [texts], queue=QUEUE_CHAT, task_id=job_id)
+        return job_id
+
+    async def collect_detect(
+        self, task_id: str, record: RequestRecord, meta: dict[str, Any]
+    ) -> None:
+        """The deliverer of kind "api_detect": the candidates of each text."""
+        job_id = record.context["job"]
+        result = meta.get("result")
+        if meta.get("status") == "SUCCESS" and isinstance(result, list):
+            done = {"status": "completed", "task_id": job_id, "result": {"detections": result}}
+        else:
+            error = describe({"ok": False, "error": "internal"})
+            done = {"status": "failed", "task_id": job_id, "error": error}
+        await self._finish(job_id, done)
+
+    async def collect(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
+        """The deliverer of kind "api": store one part; the last one in turns the parts
+        into the job's result."""
+        job_id, tgt, index = record.context["job"], record.context["tgt"], record.context["index"]
+        result = meta.get("result") if meta.get("status") == "SUCCESS" else None
+        if not isinstance(result, dict):
+            result = {"ok": False, "error": "internal"}
+        parts = _PARTS + job_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(parts, f"{tgt}|{index}", json.dumps(result))
+            pipe.expire(parts, self.ttl)
+            pipe.hlen(parts)
+            *_, count = await pipe.execute()
+        job = await self._meta(job_id)
+        if job is not None and count >= job["texts"] * len(job["targets"]):
+            stored = await self.redis.hgetall(parts)
+            found = {as_text(k): json.loads(v) for k, v in stored.items()}
+            await self._finish(job_id, assemble(job_id, job, found))
+        else:
+            await self._changed(job_id)
+
+    async def collect_file(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
+        """The deliverer of kind "api_document": the translated file, or why there is none."""
+        job_id = record.context["job"]
+        result = meta.get("result") if meta.get("status") == "SUCCESS" else None
+        if isinstance(result, dict) and result.get("ok"):
+            # The bytes stay under the worker's key until the job expires.
+            await self.redis.expire(str(result["key"]), self.ttl)
+            done = {
+                "source_lang": result["src"],
+                "target_lang": result["tgt"],
+                "file_name": result["name"],
+                "download_url": f"/api/file/{job_id}",
+                "file_key": result["key"],
+            }
+            await self._finish(job_id, {"status": "completed", "task_id": job_id, "result": done})
+        else:
+            failed = result if isinstance(result, dict) else {"ok": False, "error": "internal"}
+            error = describe(failed)
+            await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
+        await self.redis.delete(_UPLOAD + job_id)
+
+    async def file_progress(
+        self, task_id: str, record: RequestRecord, meta: dict[str, Any]
+    ) -> None:
+        """A document's PROGRESS state: kept for `progress` answers."""
+        result = meta.get("result")
+        if isinstance(result, dict):
+            progress = {"done": int(result.get("done", 0)), "total": int(result.get("total", 0))}
+            await self.redis.set(
+                _PROGRESS + record.context["job"], json.dumps(progress), ex=self.ttl
+            )
+            await self._changed(record.context["job"])
+
+    async def status(self, job_id: str) -> dict[str, Any] | None:
+        """What `GET /api/result/{id}` answers; None for an unknown (or expired) job."""
+        raw = await self.redis.get(_RESULT + job_id)
+        if raw is not None:
+            finished: dict[str, Any] = json.loads(raw)
+            finished.get("result", {}).pop("file_key", None)
+            return finished
+        job = await self._meta(job_id)
+        if job is None:
+            return None
+        if job["type"] != "text":
+            progress = await self.redis.get(_PROGRESS + job_id)
+            if progress is None:
+                return {"status": "pending", "task_id": job_id}
+            return {"status": "progress", "task_id": job_id, "progress": json.loads(progress)}
+        done = int(await self.redis.hlen(_PARTS + job_id))
+        if done == 0:
+            return {"status": "pending", "task_id": job_id}
+        total = job["texts"] * len(job["targets"])
+        return {"status": "progress", "task_id": job_id, "progress": {"done": done, "total": total}}
+
+    async def file(self, job_id: str) -> tuple[str, bytes] | None:
+        """A finished document job's file name and bytes; None if there is none (now)."""
+        raw = await self.redis.get(_RESULT + job_id)
+        result = json.loads(raw).get("result") if raw is not None else None
+        if not isinstance(result, dict) or "file_key" not in result:
+            return None
+        data = await self.redis.get(result["file_key"])
+        return (str(result["file_name"]), data) if isinstance(data, bytes) else None
+
+    async def wait(self, job_id: str, seconds: float) -> dict[str, Any] | None:
+        """The job's status once finished, or as it stands after `seconds`."""
+        deadline = time.monotonic() + seconds
+        event = self._listen(job_id)
+        try:
+            while True:
+                event.clear()  # before reading: a change meanwhile is not missed
+                status = await self.status(job_id)
+                left = deadline - time.monotonic()
+                if status is None or status["status"] in FINAL or left <= 0:
+                    return status
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), left)
+        finally:
+            self._unlisten(job_id, event)
+
+    async def watch(
+        self, job_id: str, *, keepalive: float = 15.0
+    ) -> AsyncIterator[dict[str, Any] | None]:
+        """The job's status now and after each change, ending after the final one; the
+        last status again after `keepalive` seconds without a change."""
+        event = self._listen(job_id)
+        try:
+            while True:
+                event.clear()
+                status = await self.status(job_id)
+                yield status
+                if status is None or status["status"] in FINAL:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), keepalive)
+        finally:
+            self._unlisten(job_id, event)
+
+    def _listen(self, job_id: str) -> asyncio.Event:
+        event = asyncio.Event()
+        self._waiting[job_id].add(event)
+        return event
+
+    def _unlisten(self, job_id: str, event: asyncio.Event) -> None:
+        self._waiting[job_id].discard(event)
+        if not self._waiting[job_id]:
+            del self._waiting[job_id]
+
+    async def follow(self) -> None:
+        """Wake this process's waiters on every change any replica publishes; runs until
+        cancelled, reconnecting with backoff."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANGED)
+                    delay = 0.5
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._wake(as_text(message["data"]))
+            except (RedisError, OSError) as exc:
+                log.warning("job watcher lost Redis (%r); retrying in %.1fs", exc, delay)
+                # Anything may have finished meanwhile: let every waiter look again.
+                for job_id in list(self._waiting):
+                    self._wake(job_id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _wake(self, job_id: str) -> None:
+        for event in self._waiting.get(job_id, ()):
+            event.set()
+
+    async def _changed(self, job_id: str) -> None:
+        self._wake(job_id)  # here at once; other replicas through the channel
+        await self.redis.publish(CHANGED, job_id)
+
+    async def _save_meta(self, job_id: str, meta: dict[str, Any]) -> None:
+        meta["accepted_at"] = time.time()
+        await self.redis.set(_META + job_id, json.dumps(meta), ex=self.ttl)
+
+    async def _meta(self, job_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.get(_META + job_id)
+        return json.loads(raw) if raw is not None else None
+
+    async def _finish(self, job_id: str, result: dict[str, Any]) -> None:
+        await self.redis.set(_RESULT + job_id, json.dumps(result), ex=self.ttl)
+        await self._changed(job_id)
+
+
+def assemble(job_id: str, job: dict[str, Any], parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A finished text job's result from its parts (`tgt|index` → task result)."""
+    translations: dict[str, list[str]] = {}
+    detected: str | None = None
+    for tgt in job["targets"]:
+        texts = []
+        for index in range(job["texts"]):
+            part = parts[f"{tgt}|{index}"]
+            if not part.get("ok"):
+                return {"status": "failed", "task_id": job_id, "error": describe(part)}
+            detected = detected or str(part.get("src") or "")
+            texts.append(str(part["text"]))
+        translations[tgt] = texts
+    source = job["source_lang"] if job["source_lang"] != "auto" else detected or "auto"
+    return {
+        "status": "completed",
+        "task_id": job_id,
+        "result": {"source_lang": source, "translations": translations},
+    }
+
+
+_MESSAGES = {
+    "unsupported_pair": "no model for {src}>{tgt}",
+    "model_unavailable": "the model for {src}>{tgt} could not be loaded; try again later",
+    "text_too_long": "the text is over the length limit",
+    "same_language": "the text already is in {tgt}",
+    "undetected": "the source language could not be detected; name it",
+    "bad_request": "the request could not be translated",
+    "internal": "translation failed",
+}
+# A refused document's reason (tasks.formats.errors) → what to say.
+_REASONS = {
+    "unsupported_format": "unknown file format",
+    "file_too_big": "the file is over the size limit",
+    "binary": "the file holds binary data, not text",
+    "corrupt": "the file is damaged or not of its format",
+    "encrypted": "the file is encrypted",
+    "too_large": "the file has more text than the limit",
+    "archive_limits": "the file unpacks to far more data than it holds",
+    "too_many_pages": "the file has too many pages",
+    "too_many_cues": "the file has too many subtitles",
+    "empty": "there is no text to translate in the file",
+    "download": "the upload could not be read",
+}
+
+
+def describe(part: dict[str, Any]) -> dict[str, str]:
+    """`{"code", "message"}` for a failed task result."""
+    reason = part.get("reason")
+    if isinstance(reason, str) and reason in _REASONS:
+        limit = f" ({part['chars']} > {part['limit']})" if "limit" in part else ""
+        return {"code": reason, "message": _REASONS[reason] + limit}
+    code = str(part.get("error") or "internal")
+    template = _MESSAGES.get(code, _MESSAGES["internal"])
+    message = template.format(src=part.get("src", "?"), tgt=part.get("tgt", "?"))
+    return {"code": code, "message": message}

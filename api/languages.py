@@ -1,0 +1,32 @@
+"""Language fields of API requests: codes, names or `auto`, with a clear 400 otherwise."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+from tasks.languages import resolve, suggest
+
+AUTO = "auto"
+
+
+def source(raw: str) -> str:
+    """A source language code, or `auto`.
+
+    Raises:
+        HTTPException: 400 naming the unknown language (and the close match, if any).
+    """
+    return AUTO if raw.strip().lower() in ("", AUTO) else target(raw)
+
+
+def target(raw: str) -> str:
+    """A target language code.
+
+    Raises:
+        HTTPException: 400 naming the unknown language (and the close match, if any).
+    """
+    code = resolve(raw)
+    if code is None:
+        close = suggest(raw)
+        hint = f"; did you mean {close!r}?" if close else ""
+        raise HTTPException(400, f"{raw!r} is not supported{hint}")
+    return code

@@ -1,0 +1,205 @@
+"""LibreTranslate's endpoints, so its clients (libretranslatepy, libretranslate-aio,
+browser extensions) talk to Tolmach unchanged.
+
+Bodies come as JSON or as a form, as LibreTranslate accepts; errors are its
+`{"error": "..."}` with its status codes and wording. Each call is synchronous for the
+client, but no handler blocks: it awaits the job the result listener finishes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from api import languages
+from api.documents import accept_file, file_response
+from api.services import ApiServices, services_of
+from tasks.catalog import CATALOG_KEY, Catalog, reachable
+from tasks.client.submit import QueueUnavailable
+from tasks.contract import QUEUE_CHAT
+from tasks.formats import supported_extensions
+from tasks.languages import display_name
+
+router = APIRouter(tags=["libretranslate"])
+# A synchronous call: answered within this, or a 500 (the task still finishes).
+ANSWER_WITHIN = 120.0
+# Documents take longer: the client waits for the translated file's URL.
+FILE_WITHIN = 600.0
+FORMATS = ("text", "html")
+
+
+async def fields(request: Request) -> dict[str, Any]:
+    """The request's parameters: a JSON object, or a form (a repeated `q` is a batch,
+    as libretranslate-aio sends one) merged over the query string."""
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise HTTPException(400, "Invalid JSON format") from None
+        if not isinstance(body, dict):
+            raise HTTPException(400, "Invalid JSON format")
+        return body
+    found: dict[str, Any] = dict(request.query_params)
+    form = await request.form()
+    for key in form:
+        values = form.getlist(key)
+        found[key] = values if key == "q" and len(values) > 1 else values[0]
+    return found
+
+
+def _required(params: dict[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value is None or value == "" or value == []:
+        raise HTTPException(400, f"Invalid request: missing {name} parameter")
+    return value
+
+
+async def _finished(services: ApiServices, job_id: str, seconds: float) -> dict[str, Any]:
+    """A job's result, or the LibreTranslate error that says why there is none."""
+    status = await services.jobs.wait(job_id, seconds)
+    if status is None or status["status"] not in ("completed", "failed"):
+        raise HTTPException(500, "The translation did not finish in time; try again later")
+    if status["status"] == "failed":
+        error = status["error"]
+        raise HTTPException(500 if error["code"] == "internal" else 400, error["message"])
+    result: dict[str, Any] = status["result"]
+    return result
+
+
+@router.post("/translate")
+async def translate(request: Request) -> dict[str, Any]:
+    """`q` (a string or a list) from `source` (or `auto`) into `target`."""
+    services = services_of(request)
+    params = await fields(request)
+    q = _required(params, "q")
+    source, target = _required(params, "source"), _required(params, "target")
+    texts = q if isinstance(q, list) else [q]
+    if not all(isinstance(text, str) for text in texts):
+        raise HTTPException(400, "Invalid request: q must be a string or a list of strings")
+    text_format = params.get("format") or "text"
+    if text_format not in FORMATS:
+        raise HTTPException(400, f"{text_format} format is not supported")
+    await services.guard.admit(request, params.get("api_key"), texts)
+    src, tgt = languages.source(str(source)), languages.target(str(target))
+    try:
+        html = text_format == "html"
+        job_id = await services.jobs.submit(texts, src, [tgt], QUEUE_CHAT, html=html)
+    except QueueUnavailable:
+        raise HTTPException(500, "The translation service is unavailable; try again") from None
+    done = await _finished(services, job_id, ANSWER_WITHIN)
+    translated: list[str] = done["translations"][tgt]
+    answer: dict[str, Any] = {
+        "translatedText": translated if isinstance(q, list) else translated[0]
+    }
+    if src == languages.AUTO:
+        detected = {"confidence": 90.0, "language": done["source_lang"]}
+        answer["detectedLanguage"] = [detected] * len(texts) if isinstance(q, list) else detected
+    if _alternatives(params) > 0:
+        answer["alternatives"] = [[] for _ in texts] if isinstance(q, list) else []
+    return answer
+
+
+def _alternatives(params: dict[str, Any]) -> int:
+    try:
+        return max(int(params.get("alternatives") or 0), 0)
+    except (TypeError, ValueError):
+        raise HTTPException(
+            400, "Invalid request: alternatives parameter is not a number"
+        ) from None
+
+
+@router.post("/detect")
+async def detect(request: Request) -> list[dict[str, Any]]:
+    """The likeliest languages of `q`, best first, confidence 0 to 100."""
+    services = services_of(request)
+    params = await fields(request)
+    q = _required(params, "q")
+    texts = [" ".join(q)] if isinstance(q, list) else [str(q)]
+    await services.guard.admit(request, params.get("api_key"), texts)
+    try:
+        job_id = await services.jobs.submit_detect(texts)
+    except QueueUnavailable:
+        raise HTTPException(500, "The translation service is unavailable; try again") from None
+    done = await _finished(services, job_id, ANSWER_WITHIN)
+    found: list[dict[str, Any]] = done["detections"][0]
+    return found or [{"confidence": 0.0, "language": "en"}]
+
+
+@router.get("/languages")
+async def languages_served(request: Request) -> list[dict[str, Any]]:
+    """What this deployment translates: each source with its reachable targets."""
+    raw = await services_of(request).redis.get(CATALOG_KEY)
+    if raw is None:
+        return []
+    catalog: Catalog = json.loads(raw)
+    codes = sorted({code for pair in catalog["pairs"] for code in pair.split("-", 1)})
+    served = []
+    for code in codes:
+        targets = reachable(catalog, code)
+        served.append(
+            {"code": code, "name": display_name(code), "targets": sorted(targets or codes)}
+        )
+    return served
+
+
+@router.post("/translate_file")
+async def translate_file(request: Request) -> dict[str, str]:
+    """A document (multipart `file`, `source`, `target`): the translated file's URL."""
+    services = services_of(request)
+    form = await request.form()
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise HTTPException(400, "Invalid request: missing file parameter")
+    source = str(form.get("source") or "")
+    target = str(form.get("target") or "")
+    if not source:
+        raise HTTPException(400, "Invalid request: missing source parameter")
+    if not target:
+        raise HTTPException(400, "Invalid request: missing target parameter")
+    api_key = form.get("api_key")
+    await services.guard.admit(request, api_key if isinstance(api_key, str) else None, [])
+    job_id = await accept_file(services, request, file, source, target)
+    await _finished(services, job_id, FILE_WITHIN)
+    return {"translatedFileUrl": str(request.url_for("download_file", filename=job_id))}
+
+
+@router.get("/download_file/{filename}", name="download_file")
+async def download_file(filename: str, request: Request) -> Response:
+    """The file `translate_file` named."""
+    found = await services_of(request).jobs.file(filename)
+    if found is None:
+        raise HTTPException(400, "Invalid filename")
+    return file_response(*found)
+
+
+@router.get("/frontend/settings")
+async def frontend_settings(request: Request) -> dict[str, Any]:
+    """What LibreTranslate's web page (and libretranslate-aio) read of the server."""
+    settings = services_of(request).settings
+    return {
+        "charLimit": settings.api_char_limit,
+        "frontendTimeout": 500,
+        "apiKeys": settings.api_keys != "off",
+        "keyRequired": settings.api_keys == "required",
+        "suggestions": False,
+        "filesTranslation": True,
+        "supportedFilesFormat": sorted(supported_extensions()),
+        "language": {
+            "source": {"code": "auto", "name": "Auto Detect"},
+            "target": {"code": "en", "name": "English"},
+        },
+    }
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """200 while Redis (queue and results) answers; 503 otherwise."""
+    try:
+        await services_of(request).redis.ping()
+    except Exception:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})

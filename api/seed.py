@@ -1,0 +1,89 @@
+"""The async API: submit a batch, get a task id at once, then fetch, await or stream
+the result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from api import languages
+from api.services import services_of
+from tasks.client.submit import QueueUnavailable
+from tasks.contract import QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUE_INLINE
+
+router = APIRouter(prefix="/api", tags=["async"])
+# Priority picks the queue; workers empty inline first, documents last.
+QUEUES = {"high": QUEUE_INLINE, "normal": QUEUE_CHAT, "low": QUEUE_DOCUMENTS}
+MAX_WAIT = 60.0
+# An SSE comment this often keeps proxies from closing a quiet stream.
+KEEPALIVE = 15.0
+
+
+class TranslateAsync(BaseModel):
+    """`POST /api/translate_async`: texts, a source (or `auto`) and targets."""
+
+    texts: list[str] = Field(min_length=1)
+    source_lang: str = "auto"
+    target_langs: list[str] = Field(min_length=1)
+    priority: Literal["high", "normal", "low"] = "normal"
+
+
+@router.post("/translate_async", status_code=202)
+async def translate_async(
+    body: TranslateAsync,
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
+    api_key: Annotated[str | None, Query()] = None,
+) -> dict[str, str]:
+    """Queue the texts into every target; the answer is a task id."""
+    services = services_of(request)
+    await services.guard.admit(request, x_api_key or api_key, body.texts)
+    src = languages.source(body.source_lang)
+    targets = list(dict.fromkeys(languages.target(t) for t in body.target_langs))
+    if any(not text.strip() for text in body.texts):
+        raise HTTPException(400, "texts: every text must have characters to translate")
+    try:
+        job_id = await services.jobs.submit(body.texts, src, targets, QUEUES[body.priority])
+    except QueueUnavailable:
+        raise HTTPException(503, "the queue is unavailable; try again later") from None
+    return {"task_id": job_id}
+
+
+@router.get("/result/{task_id}", response_model=None)
+async def result(
+    task_id: str,
+    request: Request,
+    wait: Annotated[float, Query(ge=0.0, le=MAX_WAIT, description="long-poll this long")] = 0.0,
+) -> dict[str, Any] | JSONResponse:
+    """`pending`, `progress`, `completed` (with the result) or `failed` (with the error)."""
+    status = await services_of(request).jobs.wait(task_id, wait)
+    if status is None:
+        return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+    return status
+
+
+@router.get("/result/{task_id}/events", response_model=None)
+async def events(task_id: str, request: Request) -> StreamingResponse | JSONResponse:
+    """Server-Sent Events: each `data:` is what `GET /api/result/{id}` would answer, on
+    every change; the stream ends after the `completed` or `failed` event."""
+    jobs = services_of(request).jobs
+    if await jobs.status(task_id) is None:
+        return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+
+    async def stream() -> AsyncIterator[str]:
+        last: str | None = None
+        async for status in jobs.watch(task_id, keepalive=KEEPALIVE):
+            data = json.dumps(status)
+            if data == last:
+                yield ": keepalive\n\n"
+                continue
+            last = data
+            yield f"data: {data}\n\n"
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
