@@ -4,6 +4,7 @@ real worker and redis-server, the tiny models."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import signal
 import subprocess
@@ -257,9 +258,16 @@ def test_a_binary_file_fails_with_its_reason(api: Api) -> None:
 
 
 def test_a_body_over_the_limit_is_413(api: Api) -> None:
-    data = b"a" * (3 * 1024 * 1024)  # the tests' DOCUMENT_MAX_BYTES is 1 MB
-    status, body = upload(api, "/translate_file", {"source": "en", "target": "ru"}, "a.txt", data)
-    assert status == 413 and "limit" in body["error"]
+    """Refused from its Content-Length, before a byte of it is read."""
+    host, port = api.base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/translate_file")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(3 * 1024 * 1024))  # the tests' limit: 1 MB
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413 and "limit" in json.loads(response.read())["error"]
+    connection.close()
 
 
 def test_libretranslatepy_works_unchanged(api: Api, model_template: str) -> None:
