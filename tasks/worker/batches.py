@@ -1,5 +1,10 @@
 """celery-batches' `Batches`, made to survive broker reconnects and lost children.
 
+Requests gather while every child is busy: celery-batches flushes whatever arrived each
+`flush_interval`, so a burst that meets a busy child becomes many small batches queued
+behind it, each a model call of its own. Held back, they become one batch of up to
+`flush_every` when a child frees (a model call costs about the same for 4 or 64).
+
 Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 - A broker reconnect clears the consumer's timer, flush timer included, but Batches
   keeps the stale handle and never starts a new one: buffered requests (and every later
@@ -11,7 +16,10 @@ Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import itertools
+import threading
+import time
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
@@ -21,6 +29,8 @@ from celery_batches import Batches, SimpleRequest
 from celery_batches.trace import apply_batches_task
 
 log = get_logger(__name__)
+# A batch out longer than this no longer holds flushes back (its callback may be lost).
+HOLD_AT_MOST = 300.0
 
 
 class Requeue(list[str]):
@@ -33,6 +43,35 @@ class SafeBatches(Batches):
     an acknowledgement or a requeue."""
 
     abstract = True
+    # Batches in the pool now: token → when it started (per worker process; set lazily,
+    # as celery-batches builds the task before any worker exists).
+    _running: dict[int, float]
+    _lock: threading.Lock
+    _tokens: Iterator[int]
+
+    def _do_flush(self) -> None:
+        """Flush, unless every child is running a batch already: let requests gather."""
+        with self._guard():
+            started = list(self._running.values())
+        slots = getattr(self._pool, "num_processes", None) or 1
+        if len(started) >= slots and time.monotonic() - min(started) < HOLD_AT_MOST:
+            return
+        super()._do_flush()
+
+    def _guard(self) -> threading.Lock:
+        if not hasattr(self, "_lock"):
+            self._running, self._lock, self._tokens = {}, threading.Lock(), itertools.count()
+        return self._lock
+
+    def _started(self) -> int:
+        with self._guard():
+            token = next(self._tokens)
+            self._running[token] = time.monotonic()
+        return token
+
+    def _finished(self, token: int) -> None:
+        with self._guard():
+            self._running.pop(token, None)
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
         handler = super().Strategy(task, app, consumer)
@@ -45,8 +84,10 @@ class SafeBatches(Batches):
     def flush(self, requests: Collection[Request]) -> Any:
         """Run a batch in the pool; acknowledge, or requeue what was not answered."""
         batch = ([SimpleRequest.from_request(r) for r in requests],)
+        token = self._started()
 
         def on_return(result: Any) -> None:
+            self._finished(token)
             again = set(result) if isinstance(result, Requeue) else set()
             for request in requests:
                 if request.id in again:
@@ -55,6 +96,7 @@ class SafeBatches(Batches):
                     request.acknowledge()
 
         def on_error(exc: Any) -> None:
+            self._finished(token)
             error = getattr(exc, "exception", exc)
             if isinstance(error, WorkerLostError):
                 # Its child died (OOM killer, a crash): another child tries again.
@@ -72,9 +114,13 @@ class SafeBatches(Batches):
                 else:
                     request.acknowledge()
 
-        return self._pool.apply_async(
-            apply_batches_task,
-            (self, batch, 0, None),
-            callback=on_return,
-            error_callback=on_error,
-        )
+        try:
+            return self._pool.apply_async(
+                apply_batches_task,
+                (self, batch, 0, None),
+                callback=on_return,
+                error_callback=on_error,
+            )
+        except BaseException:
+            self._finished(token)
+            raise
