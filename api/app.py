@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from api import documents, libre, seed
+from api import documents, libre, seed, web
 from api.metrics import ApiMetrics
 from api.services import create_services
 from config import Settings
@@ -53,6 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(seed.router)
     app.include_router(documents.router)
     app.include_router(libre.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     app.add_api_route("/metrics", metrics.scrape, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _errors)
     app.middleware("http")(_body_limit(settings.document_byte_limit + ENVELOPE))

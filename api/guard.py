@@ -11,6 +11,7 @@ import math
 from fastapi import HTTPException, Request
 
 from api.keys import ApiKey, KeyStore
+from api.telegram import InvalidInitData, WebAppUser, validate
 from config import Settings
 from tasks.client.buckets import Bucket, TokenBuckets
 
@@ -23,14 +24,34 @@ class Guard:
         self.keys = keys
         self.buckets = buckets
 
-    async def admit(self, request: Request, api_key: str | None, texts: list[str]) -> ApiKey | None:
-        """Check the key, take a token, and check the size of `texts`.
+    def webapp_user(self, request: Request) -> WebAppUser | None:
+        """The Telegram user of a Mini App request (`X-Telegram-Init-Data`), if any.
 
         Raises:
-            HTTPException: 403 (key), 429 (rate), 400 (characters or batch size).
+            HTTPException: 401 for forged or stale initData (or no bot token to check it).
         """
-        key = await self._key(api_key)
-        await self._rate(request, key)
+        init_data = request.headers.get("x-telegram-init-data")
+        if not init_data:
+            return None
+        token = self.settings.bot_token
+        if token is None:
+            raise HTTPException(401, "Telegram sign-in needs BOT_TOKEN on the server")
+        try:
+            return validate(init_data, token.get_secret_value())
+        except InvalidInitData as exc:
+            raise HTTPException(401, f"invalid Telegram initData: {exc}") from None
+
+    async def admit(self, request: Request, api_key: str | None, texts: list[str]) -> ApiKey | None:
+        """Check the key (or the Mini App user), take a token, and check the size of
+        `texts`.
+
+        Raises:
+            HTTPException: 401 (initData), 403 (key), 429 (rate), 400 (characters or
+                batch size).
+        """
+        user = self.webapp_user(request)
+        key = None if user is not None else await self._key(api_key)
+        await self._rate(request, key, user)
         limit = key.chars if key is not None and key.chars else self.settings.api_char_limit
         for text in texts:
             if len(text) > limit:
@@ -58,10 +79,13 @@ class Guard:
             raise HTTPException(403, "Invalid API key")
         return key
 
-    async def _rate(self, request: Request, key: ApiKey | None) -> None:
+    async def _rate(self, request: Request, key: ApiKey | None, user: WebAppUser | None) -> None:
         settings = self.settings
         per_minute = settings.api_rate_per_minute
-        if key is not None:
+        if user is not None:  # the bot's own bucket of this user: one budget for both
+            per_minute = settings.rate_user_per_minute
+            bucket = Bucket(f"u:{user.id}", per_minute, settings.rate_user_burst)
+        elif key is not None:
             per_minute = key.per_minute or per_minute
             bucket = Bucket(f"k:{key.key}", per_minute, settings.api_rate_burst)
         else:

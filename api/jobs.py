@@ -34,6 +34,8 @@ from tasks.contract import (
     QUEUE_CHAT,
     QUEUE_DOCUMENTS,
     DocumentRequest,
+    chunk_id,
+    document_key,
     prepare_id,
 )
 
@@ -127,6 +129,24 @@ class ApiJobs:
             error = describe({"ok": False, "error": "internal"})
             done = {"status": "failed", "task_id": job_id, "error": error}
         await self._finish(job_id, done)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop a document job: its running chunks see the flag, queued tasks are
+        revoked, and its result says "cancelled". False when it already finished."""
+        job = await self._meta(job_id)
+        if job is None or job["type"] != "document":
+            return False
+        if await self.submitter.requests.claim(job_id) is None:
+            return False  # answered (or being answered) already
+        await self.redis.set(document_key(job_id, "cancelled"), 1, ex=self.ttl)
+        chunks = int(await self.redis.get(document_key(job_id, "chunks")) or 0)
+        ids = [prepare_id(job_id), job_id, *(chunk_id(job_id, i) for i in range(chunks))]
+        await asyncio.to_thread(self.submitter.producer.control.revoke, ids)
+        error = {"code": "cancelled", "message": "the translation was cancelled"}
+        await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
+        await self.submitter.requests.done(job_id)
+        await self.redis.delete(_UPLOAD + job_id)
+        return True
 
     async def collect(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
         """The deliverer of kind "api": store one part; the last one in turns the parts

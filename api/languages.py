@@ -27,6 +27,6 @@ def target(raw: str) -> str:
     code = resolve(raw)
     if code is None:
         close = suggest(raw)
-        hint = f"; did you mean {close!r}?" if close else ""
-        raise HTTPException(400, f"{raw!r} is not supported{hint}")
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise HTTPException(400, f"{raw} is not supported{hint}")
     return code

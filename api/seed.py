@@ -31,6 +31,8 @@ class TranslateAsync(BaseModel):
     source_lang: str = "auto"
     target_langs: list[str] = Field(min_length=1)
     priority: Literal["high", "normal", "low"] = "normal"
+    # html: tags and entities are kept out of the model and come back in place.
+    format: Literal["text", "html"] = "text"
 
 
 @router.post("/translate_async", status_code=202)
@@ -48,7 +50,9 @@ async def translate_async(
     if any(not text.strip() for text in body.texts):
         raise HTTPException(400, "texts: every text must have characters to translate")
     try:
-        job_id = await services.jobs.submit(body.texts, src, targets, QUEUES[body.priority])
+        job_id = await services.jobs.submit(
+            body.texts, src, targets, QUEUES[body.priority], html=body.format == "html"
+        )
     except QueueUnavailable:
         raise HTTPException(503, "the queue is unavailable; try again later") from None
     return {"task_id": job_id}

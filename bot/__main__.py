@@ -7,7 +7,7 @@ import sys
 
 from aiogram import Bot
 
-from bot.commands import register_commands
+from bot.commands import register_commands, register_menu_button
 from bot.factory import Services, create_bot, create_dispatcher, create_listener, create_services
 from bot.server.startup import StartupError, cancel_and_wait, wait_for_redis, wait_for_telegram
 from bot.server.updates import run_polling, run_webhook
@@ -38,6 +38,7 @@ async def serve(settings: Settings, bot: Bot, services: Services) -> None:
     app = web_app(services.metrics, services.redis)
     try:
         await register_commands(bot, services.phrases)
+        await register_menu_button(bot, settings.webapp_url)
         receive = run_webhook if settings.webhook_url else run_polling
         await receive(settings, bot, dispatcher, app)
     finally:

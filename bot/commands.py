@@ -1,4 +1,5 @@
-"""Register the command menu with Telegram, in every UI language the bot has."""
+"""Register the command menu with Telegram, in every UI language the bot has, and the
+menu button that opens the web page (WEBAPP_URL) as a Mini App."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 
 from bot import texts
 from bot.i18n import Texts
@@ -25,3 +26,12 @@ async def register_commands(bot: Bot, phrases: Texts) -> None:
         # A menu is a nicety: the bot works without one.
         with contextlib.suppress(TelegramAPIError):
             await bot.set_my_commands(commands, language_code=locale)
+
+
+async def register_menu_button(bot: Bot, url: str | None) -> None:
+    """With WEBAPP_URL, the chat menu button opens the page inside Telegram."""
+    if url is None:
+        return
+    button = MenuButtonWebApp(text="Tolmach", web_app=WebAppInfo(url=url))
+    with contextlib.suppress(TelegramAPIError):  # a nicety as well
+        await bot.set_chat_menu_button(menu_button=button)

@@ -28,11 +28,11 @@ from bot.limits import AllowList, Limiter, Rates
 from bot.middlewares.dedupe import OncePerMessage
 from bot.middlewares.gate import Gate, Throttle
 from bot.middlewares.retries import RetryTelegram
-from bot.prefs import PrefsStore
 from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.client.listener import ResultListener
+from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore
 from tasks.client.submit import Submitter
 from tasks.connections import async_redis

@@ -131,6 +131,10 @@ FAILURES = {
     "download": DOC_DOWNLOAD,
 }
 
+APP_OPEN = N_("Long texts and files: open the translator page.")
+APP_BUTTON = N_("Open the translator")
+APP_NONE = N_("This bot has no web page set up (WEBAPP_URL).")
+
 COMMANDS = {
     "translate": N_("Translate: /translate en>ru text"),
     "tr": N_("Short for /translate"),
@@ -138,4 +142,5 @@ COMMANDS = {
     "languages": N_("What this bot can translate"),
     "autotranslate": N_("Group auto-translate: on or off (admins)"),
     "help": N_("How to use the bot"),
+    "app": N_("The translator page: long texts and files"),
 }

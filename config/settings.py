@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     api_rate_per_minute: float = Field(default=120, ge=0)
     api_rate_burst: int = Field(default=30, ge=1)
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The page's public https address: the bot's menu button and /app open it (Mini App).
+    webapp_url: str | None = None
     # Loopback unless asked: /metrics is not for the internet (containers set 0.0.0.0).
     http_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -158,6 +160,13 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be the public https URL Telegram posts updates to")
         return value or None
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be the page's public https:// address (Telegram asks https)")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NUM_BEAMS
+from tests.ops import json_lines
 from tests.procs import Proc, free_port, python, wait_until
 from tests.tiny_model import reference_translate
 
@@ -154,7 +156,10 @@ def test_libretranslate_batch_and_auto_detection(api: Api, model_template: str) 
         ({"q": "", "source": "en", "target": "ru"}, "missing q parameter"),
         ({"q": "Hi", "target": "ru"}, "missing source parameter"),
         ({"q": "Hi", "source": "en"}, "missing target parameter"),
-        ({"q": "Hi", "source": "en", "target": "xyzzy"}, "'xyzzy' is not supported"),
+        ({"q": "Hi", "source": "en", "target": "xyzzy"}, "xyzzy is not supported"),
+        ({"q": "a" * 5001, "source": "en", "target": "ru"}, "(5001) exceeds text limit (5000)"),
+        ({"q": ["a"] * 65, "source": "en", "target": "ru"}, "(65) exceeds batch limit (64)"),
+        ({"q": "Hi", "source": "en", "target": "ru", "alternatives": "x"}, "not a number"),
     ],
 )
 def test_libretranslate_errors_are_its_400s(api: Api, body: dict[str, str], words: str) -> None:
@@ -321,6 +326,8 @@ def guarded(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[A
         "API_KEYS": "required",
         "API_RATE_PER_MINUTE": "6",
         "API_RATE_BURST": "2",
+        "API_CORS_ORIGINS": "https://example.org",
+        "LOG_FORMAT": "json",
     }
     proc = Proc("api-guarded", python("-m", "api"), env, logdir).start()
     api = Api(proc, port)
@@ -379,7 +386,7 @@ def test_a_task_accepted_before_an_api_restart_is_still_served(
 
 
 def test_libretranslate_html_keeps_the_tags(api: Api) -> None:
-    body = {"q": '<p>Hello, <b>world</b></p>', "source": "en", "target": "ru", "format": "html"}
+    body = {"q": "<p>Hello, <b>world</b></p>", "source": "en", "target": "ru", "format": "html"}
     status, answer = api.call("POST", "/translate", body)
     assert status == 200, answer
     out = answer["translatedText"]
@@ -387,3 +394,20 @@ def test_libretranslate_html_keeps_the_tags(api: Api) -> None:
     assert "Hello" not in out  # the text between the tags was translated
     status, answer = api.call("POST", "/translate", {**body, "format": "rtf"})
     assert status == 400 and answer["error"] == "rtf format is not supported"
+
+
+def test_docs_metrics_cors_and_json_logs(api: Api, guarded: Api) -> None:
+    assert "/api/translate_async" in api.call("GET", "/openapi.json")[1]["paths"]
+    with urllib.request.urlopen(api.base + "/docs", timeout=10) as page:
+        assert b"swagger" in page.read().lower()
+    with urllib.request.urlopen(api.base + "/metrics", timeout=10) as scrape:
+        metrics = scrape.read().decode()
+    assert re.search(r'tolmach_api_requests_total{route="/translate",status="\d+"}', metrics)
+    assert "tolmach_api_latency_seconds_bucket" in metrics
+    request = urllib.request.Request(
+        guarded.base + "/health", headers={"Origin": "https://example.org"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://example.org"
+    lines = json_lines(guarded.proc.log)
+    assert lines and {"time", "level", "logger", "message"} <= set(lines[0])

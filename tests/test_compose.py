@@ -65,8 +65,12 @@ def test_worker_scales(compose: dict[str, Any]) -> None:
     assert services(compose)["worker"]["image"] == services(compose)["bot"]["image"]
 
 
-def test_no_service_publishes_a_host_port(compose: dict[str, Any]) -> None:
-    assert {name for name, s in services(compose).items() if "ports" in s} == set()
+def test_only_the_http_api_publishes_a_host_port(compose: dict[str, Any]) -> None:
+    """Redis, workers and the bot stay inside the compose network; the API is the way in."""
+    assert {name for name, s in services(compose).items() if "ports" in s} == {"api"}
+    assert services(compose)["api"]["ports"] == ["5000:5000"]
+    assert services(compose)["api"]["command"] == ["python", "-m", "api"]
+    assert services(compose)["api"]["environment"]["API_HOST"] == "0.0.0.0"
 
 
 def test_gpu_worker_is_a_profile_with_a_cuda_build(compose: dict[str, Any]) -> None:

@@ -226,3 +226,20 @@ def test_a_redelivered_update_is_handled_once(stack: Stack) -> None:
     update = message("/translate en>ru Hello")
     run(stack, update, update)
     assert len(stack.queued(QUEUE_CHAT)) == 1
+
+
+def test_app_without_a_page_says_so_and_with_one_offers_a_web_app_button(stack: Stack) -> None:
+    run(stack, message("/app"))
+    assert stack.session.replies() == [PHRASES(texts.APP_NONE, "en")]
+    stack.session.calls.clear()
+    data = stack.dispatcher.workflow_data
+    plain = data["settings"]
+    data["settings"] = plain.model_copy(update={"webapp_url": "https://tolmach.example/"})
+    try:
+        run(stack, message("/app", language="ru"))
+    finally:
+        data["settings"] = plain
+    [sent] = [m for m in stack.session.calls if isinstance(m, SendMessage)]
+    assert sent.text == PHRASES(texts.APP_OPEN, "ru")
+    [[button]] = sent.reply_markup.inline_keyboard  # type: ignore[union-attr]
+    assert button.web_app is not None and button.web_app.url == "https://tolmach.example/"

@@ -12,7 +12,7 @@ from bot.chat.typing_indicator import TypingIndicator
 from bot.context import ReplyContext
 from bot.errors import NoTarget, TextTooLong, UsageError
 from bot.parsing import AUTO, TranslateCommand
-from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
+from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.client.submit import Submitter
 from tasks.contract import TranslateOptions
 

@@ -26,7 +26,7 @@ from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
 from bot.i18n import Texts
 from bot.parsing import TranslateCommand
-from bot.prefs import PrefsStore
+from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore
 from tasks.client.submit import QueueUnavailable, Submitter
 from tasks.contract import (

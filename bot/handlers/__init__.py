@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    app,
     buttons,
     documents,
     errors,
@@ -22,6 +23,7 @@ def routers() -> list[Router]:
     """Commands first, then plain-text catch-alls; errors last, seeing everything."""
     return [
         help.router,
+        app.router,
         stats.router,
         settings.router,
         translate.router,

@@ -9,7 +9,7 @@ from aiogram.types import Message
 
 from bot.chat.flow import TranslateFlow
 from bot.middlewares.gate import COSTLY
-from bot.prefs import ChatPrefs, PrefsStore
+from tasks.client.prefs import ChatPrefs, PrefsStore
 
 router = Router(name=__name__)
 router.message.filter(F.chat.type.in_({"group", "supergroup"}))

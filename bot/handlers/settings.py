@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot import texts
 from bot.errors import AdminsOnly, UsageError
 from bot.parsing import parse_languages
-from bot.prefs import ChatPrefs, PrefsStore, UserPrefs
+from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.languages import display_name
 
 router = Router(name=__name__)

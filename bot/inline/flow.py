@@ -26,7 +26,7 @@ from bot.i18n import Texts
 from bot.inline.answers import InlineAnswers, article
 from bot.limits import Limiter
 from bot.parsing import parse_translate
-from bot.prefs import PrefsStore
+from tasks.client.prefs import PrefsStore
 from tasks.client.submit import Submitter
 from tasks.contract import QUEUE_INLINE
 

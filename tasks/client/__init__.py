@@ -9,4 +9,6 @@ request; the listener gives each finished task to the deliverer of its kind, onc
   work a dead front end accepted but never queued, or the broker lost.
 - `listener`: `ResultListener`, the pub/sub result listener with its sweeps and claims.
 - `broker`: which task ids the broker still holds.
+- `buckets`: the Redis token buckets every front end's rate limits take from.
+- `prefs`: users' and chats' languages (`/lang`), which every front end applies.
 """

@@ -199,6 +199,9 @@ class ApiServer:
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         return True
 
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> Any:
+        return True
+
     async def _api_sendChatAction(self, params: dict[str, Any]) -> Any:
         return True
 

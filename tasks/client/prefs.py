@@ -1,4 +1,5 @@
-"""Per-user and per-chat settings, kept in Redis so they survive restarts."""
+"""Per-user and per-chat settings (`/lang`), kept in Redis: the bot writes them, both
+front ends read them (the Mini App applies a user's languages)."""
 
 from __future__ import annotations
 
