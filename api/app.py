@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import documents, libre, seed, web
 from api.metrics import ApiMetrics
@@ -58,8 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=web.STATIC), name="static")
     app.add_api_route("/metrics", metrics.scrape, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _errors)
-    app.middleware("http")(_body_limit(settings.document_byte_limit + ENVELOPE))
+    app.add_exception_handler(RedisError, _redis_down)
     app.middleware("http")(metrics.middleware)
+    app.add_middleware(BodyLimit, limit=settings.document_byte_limit + ENVELOPE)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -70,18 +73,41 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-Next = Callable[[Request], Awaitable[Response]]
+class BodyLimit:
+    """Refuses a body over `limit` bytes with 413: at once from its Content-Length, or as
+    soon as a chunked one grows past it (never read whole into memory)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        error = f"the request body is over the limit ({self.limit} bytes)"
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            response = JSONResponse({"error": error, "detail": error}, status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, error)
+            return message
+
+        await self.app(scope, bounded, send)
 
 
-def _body_limit(limit: int) -> Callable[[Request, Next], Awaitable[Response]]:
-    async def check(request: Request, call_next: Next) -> Response:
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            error = f"the request body is over the limit ({limit} bytes)"
-            return JSONResponse({"error": error, "detail": error}, status_code=413)
-        return await call_next(request)
-
-    return check
+async def _redis_down(request: Request, exc: Exception) -> Response:
+    """Redis away: a clear 503 in the API's shape, not a traceback."""
+    error = "the translation service is unavailable right now; try again later"
+    return JSONResponse({"error": error, "detail": error}, status_code=503)
 
 
 async def _errors(request: Request, exc: Exception) -> Response:

@@ -44,8 +44,11 @@ async def accept_file(
     if not data:
         raise HTTPException(400, f"{name!r} is empty")
     src, tgt = languages.source(source), languages.target(target)
+    user = services.guard.webapp_user(request)
     try:
-        return await services.jobs.submit_file(name, data, src, tgt)
+        return await services.jobs.submit_file(
+            name, data, src, tgt, owner=user.id if user is not None else None
+        )
     except QueueUnavailable:
         raise HTTPException(503, "the queue is unavailable; try again later") from None
 

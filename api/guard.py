@@ -50,6 +50,11 @@ class Guard:
                 batch size).
         """
         user = self.webapp_user(request)
+        if user is not None and not self._allowed(user):
+            raise HTTPException(
+                403, "This is a private translation bot; its owner has not let you in"
+            )
+        # A Mini App user is a bot user: the bot's access rules apply, not API keys.
         key = None if user is not None else await self._key(api_key)
         await self._rate(request, key, user)
         limit = key.chars if key is not None and key.chars else self.settings.api_char_limit
@@ -65,6 +70,13 @@ class Guard:
                 f"({self.settings.api_batch_limit})",
             )
         return key
+
+    def _allowed(self, user: WebAppUser) -> bool:
+        """The bot's allow-list mode (ALLOWED_USERS; admins always), for Mini App users."""
+        settings = self.settings
+        if not settings.allowed_users and not settings.allowed_chats:
+            return True
+        return user.id in {*settings.allowed_users, *settings.admin_ids}
 
     async def _key(self, api_key: str | None) -> ApiKey | None:
         mode = self.settings.api_keys

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tasks.client.requests import RequestRecord
-from tasks.client.submit import Submitter
+from tasks.client.submit import QueueUnavailable, Submitter
 from tasks.connections import as_text
 from tasks.contract import (
     DETECT,
@@ -68,6 +68,19 @@ class ApiJobs:
         job_id = uuid.uuid4().hex
         meta = {"type": "text", "texts": len(texts), "targets": targets, "source_lang": src}
         await self._save_meta(job_id, meta)
+        try:
+            await self._submit_parts(job_id, texts, src, targets, queue, html)
+        except QueueUnavailable:
+            # Parts already queued are answered, but the job can never complete: say so.
+            error = {"code": "unavailable", "message": "the queue became unavailable"}
+            with contextlib.suppress(RedisError, OSError):
+                await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
+            raise
+        return job_id
+
+    async def _submit_parts(
+        self, job_id: str, texts: list[str], src: str, targets: list[str], queue: str, html: bool
+    ) -> None:
         for tgt in targets:
             for index, text in enumerate(texts):
                 record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt})
@@ -80,16 +93,18 @@ class ApiJobs:
                     queue=queue,
                     task_id=f"{job_id}.{tgt}.{index}",
                 )
-        return job_id
 
-    async def submit_file(self, name: str, data: bytes, src: str, tgt: str) -> str:
-        """Queue a document job; returns its id.
+    async def submit_file(
+        self, name: str, data: bytes, src: str, tgt: str, *, owner: int | None = None
+    ) -> str:
+        """Queue a document job (`owner`: the Mini App user it belongs to); returns its id.
 
         Raises:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
-        await self._save_meta(job_id, {"type": "document", "source_lang": src, "name": name})
+        meta = {"type": "document", "source_lang": src, "name": name, "owner": owner}
+        await self._save_meta(job_id, meta)
         await self.redis.set(_UPLOAD + job_id, data, ex=self.ttl)
         request = DocumentRequest(
             file_path="", file_name=name, src=src, tgt=tgt, upload_key=_UPLOAD + job_id
@@ -222,6 +237,11 @@ class ApiJobs:
             return {"status": "pending", "task_id": job_id}
         total = job["texts"] * len(job["targets"])
         return {"status": "progress", "task_id": job_id, "progress": {"done": done, "total": total}}
+
+    async def owner(self, job_id: str) -> int | None:
+        """The Mini App user a document job belongs to (None: anyone's, or no such job)."""
+        job = await self._meta(job_id)
+        return job.get("owner") if job is not None else None
 
     async def file(self, job_id: str) -> tuple[str, bytes] | None:
         """A finished document job's file name and bytes; None if there is none (now)."""

@@ -140,10 +140,15 @@ async def languages_served(request: Request) -> list[dict[str, Any]]:
     served = []
     for code in codes:
         targets = reachable(catalog, code)
-        served.append(
-            {"code": code, "name": display_name(code), "targets": sorted(targets or codes)}
-        )
+        others = [c for c in (codes if targets is None else targets) if c != code]
+        served.append({"code": code, "name": display_name(code), "targets": sorted(others)})
     return served
+
+
+@router.post("/suggest")
+async def suggest() -> dict[str, bool]:
+    """LibreTranslate's suggestion box: not offered here, as LibreTranslate says it."""
+    raise HTTPException(403, "Suggestions are disabled on this server.")
 
 
 @router.post("/translate_file")

@@ -66,8 +66,8 @@ async def send_to_chat(task_id: str, request: Request) -> dict[str, bool]:
     if user is None:
         raise HTTPException(401, "no Telegram initData")
     found = await services.jobs.file(task_id)
-    if found is None:
-        raise HTTPException(404, f"no translated file for {task_id}")
+    if found is None or await services.jobs.owner(task_id) != user.id:
+        raise HTTPException(404, f"no translated file of yours for {task_id}")
     settings = services.settings
     assert settings.bot_token is not None  # webapp_user checked it
     try:

@@ -41,8 +41,9 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "task_reject_on_worker_lost": True,
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_soft_time_limit + 30,
-        # Batching needs messages buffered in the worker: prefetch a batch's worth.
-        "worker_prefetch_multiplier": settings.batch_max_requests,
+        # Batching needs messages buffered in the worker: two batches' worth per child, so
+        # a full batch can gather while the one before it runs (unacked until it returns).
+        "worker_prefetch_multiplier": 2 * settings.batch_max_requests,
         # "priority": a worker always empties earlier queues (inline) before later ones.
         "broker_transport_options": {
             # Live workers renew their messages' stamps (tasks/worker/lease.py); a dead worker's

@@ -298,6 +298,10 @@ def test_libretranslate_aio_works_unchanged(api: Api, model_template: str, tmp_p
     batch = client.translate(texts, "auto", "ru")
     assert batch.translated_text == [ref(model_template, "en", "ru", t) for t in texts]
     assert client.health() is True
+    from libretranslate_aio import ForbiddenError
+
+    with pytest.raises(ForbiddenError, match="Suggestions are disabled"):
+        client.suggest("Hello", "Привет", "en", "ru")
     settings = client.frontend_settings()
     assert settings.char_limit > 0 and ".txt" in (settings.supported_files_format or [])
     assert {lang.code for lang in client.languages()} >= {"en", "ru"}

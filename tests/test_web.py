@@ -27,6 +27,7 @@ from api.telegram import sign
 from tasks.client.prefs import PrefsStore, UserPrefs
 from tasks.formats import segments
 from tests.conftest import NUM_BEAMS, TOKEN, RedisServer
+from tests.emulator import BotApiEmulator
 from tests.procs import ROOT, Proc, free_port, python, wait_until
 from tests.tiny_model import reference_translate
 
@@ -250,3 +251,103 @@ def test_init_data_signed_with_the_bot_token_is_accepted_and_a_forged_one_refuse
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401
+
+
+def test_swap_turns_the_translation_into_the_text(
+    browser: WebDriver, site: str, model_template: str
+) -> None:
+    open_page(browser, site)
+    text = "Good morning, my friend."
+    type_text(browser, "en", "ru", text)
+    [russian] = ref(model_template, [text])
+    WebDriverWait(browser, 60).until(lambda d: output(d) == russian)
+    browser.find_element(By.ID, "swap").click()
+    assert (
+        Select(browser.find_element(By.ID, "source")).first_selected_option.get_attribute("value")
+        == "ru"
+    )
+    assert browser.find_element(By.ID, "target").get_attribute("value") == "en"
+    assert browser.find_element(By.ID, "input").get_attribute("value") == russian
+    [back] = ref(model_template, [russian], "ru", "en")
+    WebDriverWait(browser, 60).until(lambda d: output(d) == back)
+
+
+def test_init_data_that_is_not_telegrams_is_a_401_never_a_500(site: str) -> None:
+    user = json.dumps({"id": 4711, "first_name": "Ann"})
+    fields = {"auth_date": str(int(time.time())), "user": user}
+    assert me(site, sign(fields, TOKEN).rsplit("hash=", 1)[0] + "hash=%C3%A9")[0] == 401
+    future = {**fields, "auth_date": str(int(time.time()) + 3600)}
+    assert me(site, sign(future, TOKEN))[0] == 401
+    assert me(site, "garbage")[0] == 401
+
+
+def test_send_to_chat_sends_the_users_own_file_through_the_bot(
+    site: str, emulator: BotApiEmulator, model_template: str
+) -> None:
+    from tests.test_api import multipart
+
+    def signed(user_id: int) -> str:
+        user = json.dumps({"id": user_id, "first_name": "Ann"})
+        return sign({"auth_date": str(int(time.time())), "user": user}, TOKEN)
+
+    body, content_type = multipart(
+        {"source_lang": "en", "target_lang": "ru"}, "hello.txt", b"Hello, world"
+    )
+    request = urllib.request.Request(
+        site + "/api/translate_file_async",
+        body,
+        {"Content-Type": content_type, "X-Telegram-Init-Data": signed(5150)},
+    )
+    with urllib.request.urlopen(request, timeout=30) as accepted:
+        task_id = json.loads(accepted.read())["task_id"]
+    with urllib.request.urlopen(f"{site}/api/result/{task_id}?wait=60", timeout=90) as got:
+        assert json.loads(got.read())["status"] == "completed"
+
+    def send(init_data: str) -> int:
+        request = urllib.request.Request(
+            f"{site}/api/file/{task_id}/send",
+            b"",
+            {"X-Telegram-Init-Data": init_data},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert send(signed(6160)) == 404  # someone else's file
+    assert send(signed(5150)) == 200
+    [sent] = emulator.wait_documents(5150, timeout=30)
+    assert sent["file_name"] == "hello.ru.txt"
+    assert sent["data"].decode() == ref(model_template, ["Hello, world"])[0]
+
+
+def test_a_mini_app_user_outside_the_allow_list_is_refused(
+    stack_env: dict[str, str], worker: Proc, logdir: Path
+) -> None:
+    port = free_port()
+    env = {**stack_env, "API_PORT": str(port), "ALLOWED_USERS": "111"}
+    proc = Proc("web-api-private", python("-m", "api"), env, logdir).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _up(base) or not proc.alive(), 60, "the private API")
+
+        def translate(user_id: int) -> int:
+            user = json.dumps({"id": user_id, "first_name": "A"})
+            init = sign({"auth_date": str(int(time.time())), "user": user}, TOKEN)
+            request = urllib.request.Request(
+                base + "/api/translate_async",
+                json.dumps({"texts": ["Hello"], "target_langs": ["ru"]}).encode(),
+                {"Content-Type": "application/json", "X-Telegram-Init-Data": init},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert translate(222) == 403
+        assert translate(111) == 202
+    finally:
+        proc.stop()

@@ -93,6 +93,7 @@ function applyUi() {
     node.setAttribute("aria-label", t(node.dataset.i18nLabel));
   }
   $("ui-language").textContent = state.ui === "ru" ? "EN" : "RU";
+  if (state.job?.done) $("download").textContent = t("download", { name: state.job.done });
   const formats = state.config.formats.map((f) => f.replace(".", "")).join(", ");
   $("formats").textContent = t("formats", { formats, mb: megabytes(state.config.max_file_bytes) });
   fillPickers();
@@ -118,9 +119,12 @@ function fillPickers() {
   const filter = $("target-filter").value.trim().toLowerCase();
   const shown = sorted.filter((c) =>
     !filter || c.startsWith(filter) || languageName(c).toLowerCase().includes(filter));
+  // The chosen target stays in the list while a search hides the rest: it never changes
+  // under the user's hands.
+  if (keepTarget && !shown.includes(keepTarget)) shown.unshift(keepTarget);
   target.replaceChildren(...shown.map((c) => option(c, languageName(c))));
   source.value = keepSource;
-  if (shown.includes(keepTarget)) target.value = keepTarget;
+  target.value = keepTarget;
 }
 
 function defaultTarget() {
@@ -130,8 +134,12 @@ function defaultTarget() {
 
 // --- text -----------------------------------------------------------------------------
 
+function characters(text) {
+  return [...text].length;  // code points, as the server counts them
+}
+
 function showCount() {
-  const length = $("input").value.length, limit = state.config.char_limit;
+  const length = characters($("input").value), limit = state.config.char_limit;
   $("count").textContent = `${length} / ${limit}`;
   $("count").classList.toggle("error", length > limit);
 }
@@ -157,10 +165,11 @@ async function translate() {
     showDetected();
     return;
   }
-  if (text.length > limit) {
-    $("text-error").textContent = t("tooLong", { length: text.length, limit });
+  if (characters(text) > limit) {
+    $("text-error").textContent = t("tooLong", { length: characters(text), limit });
     return;
   }
+  if (!$("target").value) return;
   const body = {
     texts: [text], source_lang: $("source").value, target_langs: [$("target").value],
     priority: "high", format: $("html").checked ? "html" : "text",
@@ -173,10 +182,12 @@ async function translate() {
     const { task_id: taskId } = await accepted.json();
     let status;
     do {
+      if (sequence !== state.sequence) return;  // the user typed on: a newer one is coming
       const answer = await fetch(`/api/result/${taskId}?wait=30`, { headers: headers() });
+      if (!answer.ok) throw new Error(await reason(answer));
       status = await answer.json();
     } while (status.status !== "completed" && status.status !== "failed");
-    if (sequence !== state.sequence) return;  // the user typed on: a newer one is coming
+    if (sequence !== state.sequence) return;
     if (status.status === "failed") throw new Error(status.error.message);
     $("output").value = status.result.translations[body.target_langs[0]][0];
     state.detected = body.source_lang === "auto" ? status.result.source_lang : null;
@@ -200,13 +211,17 @@ async function reason(response) {
 function swap() {
   const source = $("source"), target = $("target");
   const from = source.value === "auto" ? state.detected : source.value;
-  if (!from) return;
+  if (!from || !state.languages.includes(from) || !target.value) return;
   const to = target.value;
   source.value = to;
   $("target-filter").value = "";
-  fillPickers();
+  fillPickers();  // every language listed again, so the old source can be the target
   target.value = from;
-  $("input").value = $("output").value;
+  const translated = $("output").value;
+  if (translated) {  // the other way round: the translation becomes the text
+    $("input").value = translated;
+    $("output").value = "";
+  }
   scheduleTranslation();
 }
 
@@ -288,6 +303,11 @@ function follow(taskId) {
   state.events = events;
   events.onmessage = (message) => {
     const status = JSON.parse(message.data);
+    if (!status) {  // expired meanwhile
+      events.close();
+      failed({ code: "failed", message: "the job is gone" });
+      return;
+    }
     if (status.status === "progress") {
       const { done, total } = status.progress;
       $("progress").value = total ? Math.round((100 * done) / total) : 0;
@@ -303,10 +323,14 @@ function follow(taskId) {
   events.onerror = () => {
     // The stream ends after its last event; a broken one is picked up by asking once.
     if (events.readyState === EventSource.CLOSED && state.job?.id === taskId) {
-      fetch(`/api/result/${taskId}`).then((r) => r.json()).then((status) => {
-        if (status.status === "completed") finished(status.result);
-        else if (status.status === "failed") failed(status.error);
-      });
+      fetch(`/api/result/${taskId}`)
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
+        .then((status) => {
+          if (status.status === "completed") finished(status.result);
+          else if (status.status === "failed") failed(status.error);
+          else follow(taskId);  // the stream broke early: listen again
+        })
+        .catch(() => failed({ code: "failed", message: t("unavailable") }));
     }
   };
 }
@@ -321,7 +345,14 @@ function finished(result) {
   link.download = name;
   link.textContent = t("download", { name });
   link.hidden = false;
+  state.job.done = name;
   $("send").hidden = !state.initData;
+  const main = state.telegram?.MainButton;
+  if (main) {  // inside Telegram, its own button sends the file to the chat
+    main.setText(t("send"));
+    main.onClick(sendToChat);
+    main.show();
+  }
   state.telegram?.HapticFeedback?.notificationOccurred("success");
 }
 
@@ -360,11 +391,13 @@ function loadTelegram() {
     script.src = "https://telegram.org/js/telegram-web-app.js";
     script.onload = () => resolve(window.Telegram?.WebApp || null);
     script.onerror = () => resolve(null);
+    setTimeout(() => resolve(null), 5000);  // unreachable: the page works without it
     document.head.append(script);
   });
 }
 
 function followTelegramTheme(app) {
+  document.documentElement.dataset.scheme = app.colorScheme || "";
   const theme = app.themeParams || {};
   const root = document.documentElement.style;
   const pairs = { bg_color: "--bg", text_color: "--fg", hint_color: "--muted",
@@ -383,6 +416,7 @@ async function signIn() {
   app.ready();
   app.expand();
   followTelegramTheme(app);
+  app.onEvent?.("themeChanged", () => followTelegramTheme(app));
   const me = await fetch("/api/web/me", { headers: headers() });
   if (me.ok) state.preferred = (await me.json()).target;
 }
