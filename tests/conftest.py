@@ -134,6 +134,7 @@ def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",
         METRICS_PORT="0",  # tests that scrape metrics pick a free port themselves
+        WEBAPP_URL="https://tolmach.example/app",  # the Mini App's menu button is set
     )
     return env
 

@@ -4,6 +4,7 @@ HTML-looking text, buttons, edits, and the Russian UI — all through the emulat
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,13 @@ def test_text_over_the_limit_is_refused_politely(
     assert reply["text"] == texts.TEXT_TOO_LONG.format(
         length=len(("word " * 2600).strip()), limit=12000
     )
+
+
+def test_the_menu_button_opens_the_mini_app(bot: BotHandle, emulator: BotApiEmulator) -> None:
+    """With WEBAPP_URL set, the bot's chat menu button opens the page inside Telegram."""
+    wait_until(lambda: bool(emulator.calls("setChatMenuButton")), 30, "setChatMenuButton")
+    [(_, params)] = emulator.calls("setChatMenuButton")[-1:]
+    button = params["menu_button"]
+    button = json.loads(button) if isinstance(button, str) else button
+    assert button["type"] == "web_app"
+    assert button["web_app"]["url"] == "https://tolmach.example/app"

@@ -351,3 +351,21 @@ def test_a_mini_app_user_outside_the_allow_list_is_refused(
         assert translate(111) == 202
     finally:
         proc.stop()
+
+
+def test_copy_and_cancel(browser: WebDriver, site: str, tmp_path: Path) -> None:
+    open_page(browser, site)
+    type_text(browser, "en", "ru", "Hello, world")
+    WebDriverWait(browser, 60).until(lambda d: output(d) != "")
+    browser.find_element(By.ID, "copy").click()
+    WebDriverWait(browser, 5).until(lambda d: d.find_element(By.ID, "copy").text == "Copied")
+    # A document long enough to be running when Cancel is pressed.
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(f"Line number {i} of a long document." for i in range(1500)))
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "cancel").is_displayed())
+    browser.find_element(By.ID, "cancel").click()
+    WebDriverWait(browser, 60).until(
+        lambda d: d.find_element(By.ID, "file-error").text == "The translation was cancelled."
+    )
+    assert not browser.find_element(By.ID, "download").is_displayed()
