@@ -61,7 +61,7 @@ def api(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[Api]:
     port = free_port()
     env = {**stack_env, "API_PORT": str(port)}
     env.pop("BOT_TOKEN", None)  # the API needs no bot
-    proc = Proc("api", python("-m", "api"), env, logdir).start()
+    proc = Proc("api", python("-m", "bot.cli", "api"), env, logdir).start()  # `tolmach api`
     api = Api(proc, port)
     wait_until(lambda: api.up() or not proc.alive(), 60, "the API to answer /health")
     assert proc.alive(), proc.tail()
