@@ -13,6 +13,7 @@ from fastapi import HTTPException, Request
 from api.keys import ApiKey, KeyStore
 from api.telegram import InvalidInitData, WebAppUser, validate
 from config import Settings
+from tasks.client.access import AllowList
 from tasks.client.buckets import Bucket, TokenBuckets
 
 
@@ -21,6 +22,7 @@ class Guard:
 
     def __init__(self, *, settings: Settings, keys: KeyStore, buckets: TokenBuckets) -> None:
         self.settings = settings
+        self.allow = AllowList(settings)
         self.keys = keys
         self.buckets = buckets
 
@@ -41,6 +43,17 @@ class Guard:
         except InvalidInitData as exc:
             raise HTTPException(401, f"invalid Telegram initData: {exc}") from None
 
+    def require_user(self, request: Request) -> WebAppUser:
+        """The Mini App user of a call only they may make.
+
+        Raises:
+            HTTPException: 401 without valid initData.
+        """
+        user = self.webapp_user(request)
+        if user is None:
+            raise HTTPException(401, "no Telegram initData")
+        return user
+
     async def admit(self, request: Request, api_key: str | None, texts: list[str]) -> ApiKey | None:
         """Check the key (or the Mini App user), take a token, and check the size of
         `texts`.
@@ -50,7 +63,7 @@ class Guard:
                 batch size).
         """
         user = self.webapp_user(request)
-        if user is not None and not self._allowed(user):
+        if user is not None and not self.allow.allows(user.id, None):
             raise HTTPException(
                 403, "This is a private translation bot; its owner has not let you in"
             )
@@ -70,13 +83,6 @@ class Guard:
                 f"({self.settings.api_batch_limit})",
             )
         return key
-
-    def _allowed(self, user: WebAppUser) -> bool:
-        """The bot's allow-list mode (ALLOWED_USERS; admins always), for Mini App users."""
-        settings = self.settings
-        if not settings.allowed_users and not settings.allowed_chats:
-            return True
-        return user.id in {*settings.allowed_users, *settings.admin_ids}
 
     async def _key(self, api_key: str | None) -> ApiKey | None:
         mode = self.settings.api_keys

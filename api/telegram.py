@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 
@@ -45,9 +45,7 @@ def validate(init_data: str, bot_token: str, *, now: float | None = None) -> Web
     """
     fields = dict(parse_qsl(init_data, keep_blank_values=True))
     received = fields.pop("hash", "")
-    check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
-    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    expected = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    expected = _digest(fields, bot_token)
     # Bytes: compare_digest refuses a str with characters outside ASCII.
     if not received or not hmac.compare_digest(expected.encode(), received.encode()):
         raise InvalidInitData("the signature does not match")
@@ -69,12 +67,14 @@ def validate(init_data: str, bot_token: str, *, now: float | None = None) -> Web
 
 def sign(fields: dict[str, str], bot_token: str) -> str:
     """initData for `fields`, signed as Telegram signs it (for tests and tools)."""
-    from urllib.parse import urlencode
+    return urlencode({**fields, "hash": _digest(fields, bot_token)})
 
+
+def _digest(fields: dict[str, str], bot_token: str) -> str:
+    """Telegram's hash of initData's fields (all but `hash`), as hex."""
     check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
     secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
-    digest = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode({**fields, "hash": digest})
+    return hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
 
 
 async def send_document(

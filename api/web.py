@@ -40,9 +40,7 @@ async def config(request: Request) -> dict[str, Any]:
 async def me(request: Request) -> dict[str, Any]:
     """The Mini App's user and their `/lang` languages (401 without valid initData)."""
     services = services_of(request)
-    user = services.guard.webapp_user(request)
-    if user is None:
-        raise HTTPException(401, "no Telegram initData")
+    user = services.guard.require_user(request)
     prefs = await PrefsStore(services.redis).languages_of(user.id, user.language_code)
     return {
         "id": user.id,
@@ -62,9 +60,7 @@ async def cancel(task_id: str, request: Request) -> dict[str, bool]:
 async def send_to_chat(task_id: str, request: Request) -> dict[str, bool]:
     """Send a translated file to the Mini App user's chat with the bot."""
     services = services_of(request)
-    user = services.guard.webapp_user(request)
-    if user is None:
-        raise HTTPException(401, "no Telegram initData")
+    user = services.guard.require_user(request)
     found = await services.jobs.file(task_id)
     if found is None or await services.jobs.owner(task_id) != user.id:
         raise HTTPException(404, f"no translated file of yours for {task_id}")

@@ -24,13 +24,14 @@ from bot.handlers import routers
 from bot.i18n import LocaleMiddleware, Texts, create_i18n
 from bot.inline.answers import InlineAnswers
 from bot.inline.flow import InlineFlow
-from bot.limits import AllowList, Limiter, Rates
+from bot.limits import Limiter, Rates
 from bot.middlewares.dedupe import OncePerMessage
 from bot.middlewares.gate import Gate, Throttle
 from bot.middlewares.retries import RetryTelegram
 from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.celery_app import make_celery
+from tasks.client.access import AllowList
 from tasks.client.listener import ResultListener
 from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore

@@ -1,4 +1,4 @@
-"""Abuse limits: who may use the bot, how often, and whether the queue has room.
+"""Abuse limits: how often a user or chat may ask, and whether the queue has room.
 
 Token buckets live in Redis so every bot replica shares them. A limited user hears
 about it once per wait, not once per dropped message.
@@ -82,18 +82,3 @@ class Limiter:
     async def first_notice(self, who: str, seconds: int) -> bool:
         """True only for the first refusal while the wait lasts."""
         return bool(await self.redis.set(_NOTICE + who, "1", nx=True, ex=seconds))
-
-
-class AllowList:
-    """Allow-list mode: with ALLOWED_USERS or ALLOWED_CHATS set, only they (and admins)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.users = frozenset(settings.allowed_users) | frozenset(settings.admin_ids)
-        self.chats = frozenset(settings.allowed_chats)
-        self.active = bool(settings.allowed_users or settings.allowed_chats)
-
-    def allows(self, user_id: int | None, chat_id: int | None) -> bool:
-        """Whether this user, in this chat, may use the bot."""
-        if not self.active:
-            return True
-        return user_id in self.users or chat_id in self.chats

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from bot import texts
 from bot.errors import Busy, RateLimited
-from bot.limits import AllowList, Limiter, Rates
+from bot.limits import Limiter, Rates
 from config import Settings
+from tasks.client.access import AllowList
 from tests.conftest import TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator
 from tests.ops import start_bot, start_worker

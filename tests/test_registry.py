@@ -29,9 +29,7 @@ def test_concurrent_requests_load_once(model_template: str) -> None:
     registry = make_registry(model_template, loads)
     en_ru = path(model_template, "en", "ru")
     got: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: got.append(registry.model(en_ru))) for _ in range(8)
-    ]
+    threads = [threading.Thread(target=lambda: got.append(registry.model(en_ru))) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -14,7 +14,8 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.errors import NotAllowed
-from bot.limits import AllowList, Limiter
+from bot.limits import Limiter
+from tasks.client.access import AllowList
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 COSTLY = {"costly": True}

@@ -9,6 +9,7 @@ request; the listener gives each finished task to the deliverer of its kind, onc
   work a dead front end accepted but never queued, or the broker lost.
 - `listener`: `ResultListener`, the pub/sub result listener with its sweeps and claims.
 - `broker`: which task ids the broker still holds.
+- `access`: the allow-list every front end applies.
 - `buckets`: the Redis token buckets every front end's rate limits take from.
 - `prefs`: users' and chats' languages (`/lang`), which every front end applies.
 """
