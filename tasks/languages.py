@@ -142,6 +142,8 @@ def suggest(raw: str) -> str | None:
     return close[0] if close else None
 
 
+# Built once: every resolve (each request in the worker and the API) reads it.
+@cache
 def _aliases() -> dict[str, str]:
     aliases: dict[str, str] = {}
     for code, (iso3, nllb) in LANGUAGES.items():

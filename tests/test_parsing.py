@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.errors import BotError, SameLanguage, UnknownLanguage, UsageError
 from bot.parsing import AUTO, TranslateCommand, parse_languages, parse_translate
+from tasks import languages as language_table
 from tasks.languages import LANGUAGES, resolve
 
 
@@ -96,3 +97,12 @@ def test_valid_commands_keep_the_text(src: str, tgt: str, text: str) -> None:
 def test_resolved_codes_are_path_safe(raw: str) -> None:
     code = resolve(raw)
     assert code is None or all(c.isascii() and (c.isalpha() or c == "-") for c in code)
+
+
+def test_language_names_are_built_once_per_process() -> None:
+    """Every request resolves its languages; the names (babel's data) cost about half a
+    second to build, so they must be built once, not per call."""
+    language_table._aliases.cache_clear()
+    for name in ("English", "русский", "deu", "pt-BR"):
+        resolve(name)
+    assert language_table._aliases.cache_info().misses == 1

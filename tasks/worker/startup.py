@@ -19,7 +19,7 @@ from celery.signals import celeryd_after_setup, worker_init
 from config import Settings
 from tasks.engine.base import import_libraries
 from tasks.engine.registry import ModelRegistry
-from tasks.languages import PIVOT
+from tasks.languages import PIVOT, known_names
 from tasks.model_paths import looks_local, missing_folder
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def import_engine(conf: Any = None, **_: Any) -> None:
     if isinstance(settings, Settings):
         started = time.perf_counter()
         import_libraries(settings.engine)
+        known_names()  # every request resolves languages: build babel's names once, here
         log.info("%s imported in %.2fs", settings.engine, time.perf_counter() - started)
 
 
