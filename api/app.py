@@ -20,6 +20,7 @@ from api import documents, libre, seed, web
 from api.metrics import ApiMetrics
 from api.services import create_services
 from config import Settings
+from tasks.languages import known_names
 
 # Larger bodies are refused before they are read: the largest document, and some room
 # for the multipart envelope.
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = create_services(settings)
+        known_names()  # every request resolves languages: build babel's names at start
         app.state.services = services
         running = [
             asyncio.create_task(services.listener.run()),
@@ -61,7 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_api_route("/metrics", metrics.scrape, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _errors)
     app.add_exception_handler(RedisError, _redis_down)
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(metrics.middleware)
     app.add_middleware(BodyLimit, limit=settings.document_byte_limit + ENVELOPE)
     if settings.api_cors_origins:
         app.add_middleware(

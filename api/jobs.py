@@ -55,7 +55,7 @@ class ApiJobs:
         self.redis = redis
         self.submitter = submitter
         self.ttl = ttl
-        self._waiting: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+        self._waiting: defaultdict[str, set[_Waiter]] = defaultdict(set)
 
     async def submit(
         self, texts: list[str], src: str, targets: list[str], queue: str, *, html: bool = False
@@ -67,9 +67,8 @@ class ApiJobs:
         """
         job_id = uuid.uuid4().hex
         meta = {"type": "text", "texts": len(texts), "targets": targets, "source_lang": src}
-        await self._save_meta(job_id, meta)
         try:
-            await self._submit_parts(job_id, texts, src, targets, queue, html)
+            await self._submit_parts(job_id, meta, texts, queue, html)
         except QueueUnavailable:
             # Parts already queued are answered, but the job can never complete: say so.
             error = {"code": "unavailable", "message": "the queue became unavailable"}
@@ -79,11 +78,16 @@ class ApiJobs:
         return job_id
 
     async def _submit_parts(
-        self, job_id: str, texts: list[str], src: str, targets: list[str], queue: str, html: bool
+        self, job_id: str, meta: dict[str, Any], texts: list[str], queue: str, html: bool
     ) -> None:
+        src, targets = meta["source_lang"], meta["targets"]
+        # The job's meta goes in the first part's transaction; each record carries the
+        # job's shape, so its deliverer needs no read of the meta.
+        also: dict[str, str | bytes] = {_META + job_id: _stamped(meta)}
+        shape = {"texts": len(texts), "targets": targets, "src": src}
         for tgt in targets:
             for index, text in enumerate(texts):
-                record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt})
+                record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt, **shape})
                 await self.submitter.translate(
                     record,
                     text,
@@ -92,7 +96,9 @@ class ApiJobs:
                     options={"html": html},
                     queue=queue,
                     task_id=f"{job_id}.{tgt}.{index}",
+                    also=also,
                 )
+                also = {}
 
     async def submit_file(
         self, name: str, data: bytes, src: str, tgt: str, *, owner: int | None = None
@@ -104,8 +110,6 @@ class ApiJobs:
         """
         job_id = uuid.uuid4().hex
         meta = {"type": "document", "source_lang": src, "name": name, "owner": owner}
-        await self._save_meta(job_id, meta)
-        await self.redis.set(_UPLOAD + job_id, data, ex=self.ttl)
         request = DocumentRequest(
             file_path="", file_name=name, src=src, tgt=tgt, upload_key=_UPLOAD + job_id
         )
@@ -117,6 +121,7 @@ class ApiJobs:
             queue=QUEUE_DOCUMENTS,
             task_id=job_id,
             send_as=prepare_id(job_id),
+            also={_META + job_id: _stamped(meta), _UPLOAD + job_id: data},
         )
         return job_id
 
@@ -127,9 +132,11 @@ class ApiJobs:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
-        await self._save_meta(job_id, {"type": "detect"})
         record = RequestRecord(DETECT_KIND, {"job": job_id})
-        await self.submitter.submit(record, DETECT, [texts], queue=QUEUE_CHAT, task_id=job_id)
+        also = {_META + job_id: _stamped({"type": "detect"})}
+        await self.submitter.submit(
+            record, DETECT, [texts], queue=QUEUE_CHAT, task_id=job_id, also=also
+        )
         return job_id
 
     async def collect_detect(
@@ -166,17 +173,23 @@ class ApiJobs:
     async def collect(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
         """The deliverer of kind "api": store one part; the last one in turns the parts
         into the job's result."""
-        job_id, tgt, index = record.context["job"], record.context["tgt"], record.context["index"]
+        context = record.context
+        job_id, part = context["job"], f"{context['tgt']}|{context['index']}"
         result = meta.get("result") if meta.get("status") == "SUCCESS" else None
         if not isinstance(result, dict):
             result = {"ok": False, "error": "internal"}
+        # Records written before they carried the job's shape: read it from the meta.
+        job = _shape(context) or await self._meta(job_id)
+        if job is not None and job["texts"] * len(job["targets"]) == 1:
+            # The only part (LibreTranslate's usual call): no parts to gather.
+            await self._finish(job_id, assemble(job_id, job, {part: result}))
+            return
         parts = _PARTS + job_id
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(parts, f"{tgt}|{index}", json.dumps(result))
+            pipe.hset(parts, part, json.dumps(result))
             pipe.expire(parts, self.ttl)
             pipe.hlen(parts)
             *_, count = await pipe.execute()
-        job = await self._meta(job_id)
         if job is not None and count >= job["texts"] * len(job["targets"]):
             stored = await self.redis.hgetall(parts)
             found = {as_text(k): json.loads(v) for k, v in stored.items()}
@@ -219,21 +232,22 @@ class ApiJobs:
 
     async def status(self, job_id: str) -> dict[str, Any] | None:
         """What `GET /api/result/{id}` answers; None for an unknown (or expired) job."""
-        raw = await self.redis.get(_RESULT + job_id)
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.get(_RESULT + job_id)
+            pipe.get(_META + job_id)
+            pipe.get(_PROGRESS + job_id)
+            pipe.hlen(_PARTS + job_id)
+            raw, raw_meta, progress, done = await pipe.execute()
         if raw is not None:
-            finished: dict[str, Any] = json.loads(raw)
-            finished.get("result", {}).pop("file_key", None)
-            return finished
-        job = await self._meta(job_id)
-        if job is None:
+            return _shown(json.loads(raw))
+        if raw_meta is None:
             return None
+        job = json.loads(raw_meta)
         if job["type"] != "text":
-            progress = await self.redis.get(_PROGRESS + job_id)
             if progress is None:
                 return {"status": "pending", "task_id": job_id}
             return {"status": "progress", "task_id": job_id, "progress": json.loads(progress)}
-        done = int(await self.redis.hlen(_PARTS + job_id))
-        if done == 0:
+        if not done:
             return {"status": "pending", "task_id": job_id}
         total = job["texts"] * len(job["targets"])
         return {"status": "progress", "task_id": job_id, "progress": {"done": done, "total": total}}
@@ -255,44 +269,44 @@ class ApiJobs:
     async def wait(self, job_id: str, seconds: float) -> dict[str, Any] | None:
         """The job's status once finished, or as it stands after `seconds`."""
         deadline = time.monotonic() + seconds
-        event = self._listen(job_id)
+        waiter = self._listen(job_id)
         try:
             while True:
-                event.clear()  # before reading: a change meanwhile is not missed
-                status = await self.status(job_id)
+                waiter.event.clear()  # before reading: a change meanwhile is not missed
+                status = waiter.final or await self.status(job_id)
                 left = deadline - time.monotonic()
                 if status is None or status["status"] in FINAL or left <= 0:
                     return status
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), left)
+                    await asyncio.wait_for(waiter.event.wait(), left)
         finally:
-            self._unlisten(job_id, event)
+            self._unlisten(job_id, waiter)
 
     async def watch(
         self, job_id: str, *, keepalive: float = 15.0
     ) -> AsyncIterator[dict[str, Any] | None]:
         """The job's status now and after each change, ending after the final one; the
         last status again after `keepalive` seconds without a change."""
-        event = self._listen(job_id)
+        waiter = self._listen(job_id)
         try:
             while True:
-                event.clear()
-                status = await self.status(job_id)
+                waiter.event.clear()
+                status = waiter.final or await self.status(job_id)
                 yield status
                 if status is None or status["status"] in FINAL:
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), keepalive)
+                    await asyncio.wait_for(waiter.event.wait(), keepalive)
         finally:
-            self._unlisten(job_id, event)
+            self._unlisten(job_id, waiter)
 
-    def _listen(self, job_id: str) -> asyncio.Event:
-        event = asyncio.Event()
-        self._waiting[job_id].add(event)
-        return event
+    def _listen(self, job_id: str) -> _Waiter:
+        waiter = _Waiter()
+        self._waiting[job_id].add(waiter)
+        return waiter
 
-    def _unlisten(self, job_id: str, event: asyncio.Event) -> None:
-        self._waiting[job_id].discard(event)
+    def _unlisten(self, job_id: str, waiter: _Waiter) -> None:
+        self._waiting[job_id].discard(waiter)
         if not self._waiting[job_id]:
             del self._waiting[job_id]
 
@@ -316,25 +330,57 @@ class ApiJobs:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _wake(self, job_id: str) -> None:
-        for event in self._waiting.get(job_id, ()):
-            event.set()
+    def _wake(self, job_id: str, final: dict[str, Any] | None = None) -> None:
+        """Wake the job's waiters here; `final`: its result, finished by this process
+        (they need not read it back)."""
+        for waiter in self._waiting.get(job_id, ()):
+            if final is not None:
+                waiter.final = _shown(final)
+            waiter.event.set()
 
     async def _changed(self, job_id: str) -> None:
         self._wake(job_id)  # here at once; other replicas through the channel
         await self.redis.publish(CHANGED, job_id)
-
-    async def _save_meta(self, job_id: str, meta: dict[str, Any]) -> None:
-        meta["accepted_at"] = time.time()
-        await self.redis.set(_META + job_id, json.dumps(meta), ex=self.ttl)
 
     async def _meta(self, job_id: str) -> dict[str, Any] | None:
         raw = await self.redis.get(_META + job_id)
         return json.loads(raw) if raw is not None else None
 
     async def _finish(self, job_id: str, result: dict[str, Any]) -> None:
-        await self.redis.set(_RESULT + job_id, json.dumps(result), ex=self.ttl)
-        await self._changed(job_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(_RESULT + job_id, json.dumps(result), ex=self.ttl)
+            pipe.publish(CHANGED, job_id)  # other replicas' waiters
+            await pipe.execute()
+        self._wake(job_id, result)
+
+
+class _Waiter:
+    """A request waiting on a job: woken on each change; `final` once this process
+    finished the job."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.final: dict[str, Any] | None = None
+
+
+def _stamped(meta: dict[str, Any]) -> str:
+    """A job's meta as stored, with when it was accepted."""
+    return json.dumps({**meta, "accepted_at": time.time()})
+
+
+def _shape(context: dict[str, Any]) -> dict[str, Any] | None:
+    """A text job's shape from a part's record (None in records without it)."""
+    if "texts" not in context:
+        return None
+    return {"texts": context["texts"], "targets": context["targets"], "source_lang": context["src"]}
+
+
+def _shown(result: dict[str, Any]) -> dict[str, Any]:
+    """A finished job as answered: the document's storage key stays inside."""
+    shown = dict(result)
+    if isinstance(shown.get("result"), dict):
+        shown["result"] = {k: v for k, v in shown["result"].items() if k != "file_key"}
+    return shown
 
 
 def assemble(job_id: str, job: dict[str, Any], parts: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ async def translate(request: Request) -> dict[str, Any]:
         html = text_format == "html"
         job_id = await services.jobs.submit(texts, src, [tgt], QUEUE_CHAT, html=html)
     except QueueUnavailable:
-        raise HTTPException(500, "The translation service is unavailable; try again") from None
+        raise HTTPException(503, "The translation service is unavailable; try again") from None
     done = await _finished(services, job_id, ANSWER_WITHIN)
     translated: list[str] = done["translations"][tgt]
     answer: dict[str, Any] = {
@@ -123,7 +123,7 @@ async def detect(request: Request) -> list[dict[str, Any]]:
     try:
         job_id = await services.jobs.submit_detect(texts)
     except QueueUnavailable:
-        raise HTTPException(500, "The translation service is unavailable; try again") from None
+        raise HTTPException(503, "The translation service is unavailable; try again") from None
     done = await _finished(services, job_id, ANSWER_WITHIN)
     found: list[dict[str, Any]] = done["detections"][0]
     return found or [{"confidence": 0.0, "language": "en"}]

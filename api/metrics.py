@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
+from fastapi import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
 
@@ -31,17 +31,34 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Count and time every request under its route's template (low cardinality)."""
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        self.requests.labels(name, str(response.status_code)).inc()
-        self.latency.labels(name).observe(time.perf_counter() - started)
-        return response
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Count and time every request under its route's template (low cardinality).
+
+        Plain ASGI, not `BaseHTTPMiddleware`: that one costs a task group and a stream
+        per request, which a burst of small requests feels.
+        """
+
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = [500]  # an exception before the response starts answers 500
+
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status[0] = int(message["status"])
+                await send(message)
+
+            try:
+                await app(scope, receive, sending)
+            finally:
+                # The router put the matched route into the scope.
+                name = getattr(scope.get("route"), "path", "unmatched")
+                self.requests.labels(name, str(status[0])).inc()
+                self.latency.labels(name).observe(time.perf_counter() - started)
+
+        return timed
 
     def scrape(self) -> Response:
         """`GET /metrics`."""

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -70,11 +71,24 @@ class RequestStore:
         # Accepted requests whose task may not have reached the broker yet (`unqueued`).
         self.unqueued_key = prefix + "unqueued"
 
-    async def save(self, task_id: str, record: RequestRecord, job: dict[str, Any]) -> None:
+    async def save(
+        self,
+        task_id: str,
+        record: RequestRecord,
+        job: dict[str, Any],
+        *,
+        also: Mapping[str, str | bytes] | None = None,
+    ) -> None:
         """Remember a request before its task is queued, with the task to send (`job`:
-        name, args, queue, id) until `queued` says the broker has it."""
+        name, args, queue, id) until `queued` says the broker has it.
+
+        `also`: keys of the front end's own (kept as long) written in the same
+        transaction, so a request costs one round trip here.
+        """
         now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
+            for key, value in (also or {}).items():
+                pipe.set(key, value, ex=self.ttl)
             pipe.set(self._record + task_id, record.to_json(), ex=self.ttl)
             pipe.zadd(self.pending_key, {task_id: now})
             pipe.set(self._job + task_id, json.dumps(job), ex=self.ttl)
@@ -110,10 +124,13 @@ class RequestStore:
 
     async def claim(self, task_id: str) -> RequestRecord | None:
         """Take the right to answer `task_id`; None if answered or being answered."""
-        raw = await self.redis.get(self._record + task_id)
-        if raw is None:
-            return None
-        if not await self.redis.set(self._claim + task_id, "1", nx=True, ex=self.claim_seconds):
+        # One round trip. A claim taken on a record already gone is harmless: `done`
+        # leaves the claim to expire the same way.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._claim + task_id, "1", nx=True, ex=self.claim_seconds)
+            pipe.get(self._record + task_id)
+            claimed, raw = await pipe.execute()
+        if raw is None or not claimed:
             return None
         return RequestRecord.from_json(raw)
 

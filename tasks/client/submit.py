@@ -7,6 +7,7 @@ import asyncio
 import functools
 import logging
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -56,6 +57,7 @@ class Submitter:
         options: TranslateOptions | None = None,
         queue: str = QUEUE_CHAT,
         task_id: str = "",
+        also: Mapping[str, str | bytes] | None = None,
     ) -> str:
         """Queue one translation; returns the task id (`task_id`, or a new one).
 
@@ -63,7 +65,7 @@ class Submitter:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
         """
         args = translate_args(text, src, tgt, options)
-        return await self.submit(record, TRANSLATE, args, queue=queue, task_id=task_id)
+        return await self.submit(record, TRANSLATE, args, queue=queue, task_id=task_id, also=also)
 
     async def submit(
         self,
@@ -74,11 +76,13 @@ class Submitter:
         queue: str,
         task_id: str = "",
         send_as: str = "",
+        also: Mapping[str, str | bytes] | None = None,
     ) -> str:
         """Save the request record, then send task `name`; returns the task id.
 
         `send_as`: the id the first task gets when the answer comes from another task
-        (a document's chord) under `task_id`.
+        (a document's chord) under `task_id`. `also`: the front end's own keys, saved
+        with the record (`RequestStore.save`).
 
         Raises:
             QueueUnavailable: Redis could not take the request (nothing was accepted).
@@ -87,7 +91,7 @@ class Submitter:
         job = {"name": name, "args": args, "queue": queue, "id": send_as or task_id}
         try:
             # The record goes first: a fast worker may finish before send_task returns.
-            await self.requests.save(task_id, record, job)
+            await self.requests.save(task_id, record, job, also=also)
             await self._send(task_id, job)
         except (OperationalError, RedisError, OSError) as exc:
             log.warning("could not queue %s: %r", task_id, exc)

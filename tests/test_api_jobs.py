@@ -1,0 +1,123 @@
+"""The API's jobs on their own (no HTTP, no worker): how parts are gathered into one result,
+over a real redis-server and the real queue client. A worker's answer is written the way
+Celery's result backend stores it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from api.jobs import PREFIX, ApiJobs
+from config import Settings
+from tasks.celery_app import make_celery
+from tasks.client.listener import ResultListener
+from tasks.client.requests import RequestRecord, RequestStore
+from tasks.client.submit import Submitter
+from tasks.contract import RESULT_KEY_PREFIX
+from tests.conftest import RedisServer
+
+DB = 4  # a database of its own: no worker serves it, so the tasks just wait in its queue
+
+
+def answer(text: str, src: str = "en") -> dict[str, Any]:
+    """What a worker stores for one translated part."""
+    return {"status": "SUCCESS", "result": {"ok": True, "text": text, "src": src}}
+
+
+async def jobs_on(url: str) -> tuple[Redis, ApiJobs, ResultListener]:
+    redis = Redis.from_url(url)
+    await redis.flushdb()
+    producer = make_celery(Settings(redis_url=url), results=False)  # type: ignore[arg-type]
+    requests = RequestStore(redis, ttl=600, prefix=PREFIX)
+    jobs = ApiJobs(redis=redis, submitter=Submitter(producer, requests), ttl=600)
+    listener = ResultListener(redis, requests, {"api": jobs.collect})
+    return redis, jobs, listener
+
+
+async def publish(redis: Redis, listener: ResultListener, answers: dict[str, Any]) -> None:
+    """Store the workers' answers, then let the listener deliver them (as after a
+    restart: a sweep finds them)."""
+    for task_id, meta in answers.items():
+        await redis.set(RESULT_KEY_PREFIX + task_id, json.dumps({**meta, "task_id": task_id}))
+    await listener.sweep()
+    await listener.drain()
+
+
+def test_a_job_of_several_texts_and_targets_completes_once_every_part_is_in(
+    redis_server: RedisServer,
+) -> None:
+    async def scenario() -> tuple[Any, Any, Any, list[bytes]]:
+        redis, jobs, listener = await jobs_on(redis_server.url(DB))
+        job_id = await jobs.submit(["one", "two"], "en", ["ru", "de"], "chat")
+        first = {f"{job_id}.ru.0": answer("odin"), f"{job_id}.de.1": answer("zwei")}
+        await publish(redis, listener, first)
+        halfway = await jobs.status(job_id)
+        rest = {f"{job_id}.ru.1": answer("dva"), f"{job_id}.de.0": answer("eins")}
+        await publish(redis, listener, rest)
+        done = await jobs.wait(job_id, 5)
+        pending = await redis.zrange(PREFIX + "pending", 0, -1)
+        await redis.aclose()
+        return job_id, halfway, done, pending
+
+    job_id, halfway, done, pending = asyncio.run(scenario())
+    assert halfway == {"status": "progress", "task_id": job_id, "progress": {"done": 2, "total": 4}}
+    assert done == {
+        "status": "completed",
+        "task_id": job_id,
+        "result": {
+            "source_lang": "en",
+            "translations": {"ru": ["odin", "dva"], "de": ["eins", "zwei"]},
+        },
+    }
+    assert pending == []  # every part's record answered and dropped
+
+
+def test_a_waiting_request_wakes_with_the_result_this_process_finished(
+    redis_server: RedisServer,
+) -> None:
+    async def scenario() -> tuple[Any, Any, float]:
+        redis, jobs, listener = await jobs_on(redis_server.url(DB))
+        job_id = await jobs.submit(["hello"], "auto", ["ru"], "chat")
+        waiting = asyncio.create_task(jobs.wait(job_id, 30))
+        await asyncio.sleep(0.2)
+        started = asyncio.get_running_loop().time()
+        await publish(redis, listener, {f"{job_id}.ru.0": answer("privet", src="en")})
+        done = await waiting
+        took = asyncio.get_running_loop().time() - started
+        stored = await jobs.status(job_id)
+        await redis.aclose()
+        return done, stored, took
+
+    done, stored, took = asyncio.run(scenario())
+    assert done["status"] == "completed"
+    assert done["result"] == {"source_lang": "en", "translations": {"ru": ["privet"]}}
+    assert stored == done  # what a later GET (or another replica) reads is the same
+    assert took < 5  # woken by the result, not by the 30 s deadline
+
+
+def test_a_part_recorded_before_records_carried_the_jobs_shape_is_still_gathered(
+    redis_server: RedisServer,
+) -> None:
+    """A record an older API process left (context without the job's shape) reads the
+    shape from the job's meta, so an upgrade mid-job loses nothing."""
+
+    async def scenario() -> tuple[str, Any]:
+        redis, jobs, listener = await jobs_on(redis_server.url(DB))
+        job_id = await jobs.submit(["one"], "en", ["ru"], "chat")
+        task_id = f"{job_id}.ru.0"
+        old = RequestRecord("api", {"job": job_id, "index": 0, "tgt": "ru"})
+        await redis.set(PREFIX + "reply:" + task_id, old.to_json())
+        await publish(redis, listener, {task_id: answer("odin")})
+        done = await jobs.status(job_id)
+        await redis.aclose()
+        return job_id, done
+
+    job_id, done = asyncio.run(scenario())
+    assert done == {
+        "status": "completed",
+        "task_id": job_id,
+        "result": {"source_lang": "en", "translations": {"ru": ["odin"]}},
+    }
