@@ -3,7 +3,8 @@
 Requests gather while every child is busy: celery-batches flushes whatever arrived each
 `flush_interval`, so a burst that meets a busy child becomes many small batches queued
 behind it, each a model call of its own. Held back, they become one batch of up to
-`flush_every` when a child frees (a model call costs about the same for 4 or 64).
+`flush_every` when a child frees (a model call costs about the same for 4 or 64); the
+rest wait for the next.
 
 Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 - A broker reconnect clears the consumer's timer, flush timer included, but Batches
@@ -25,7 +26,7 @@ from typing import Any
 from billiard.exceptions import WorkerLostError
 from celery.utils.log import get_logger
 from celery.worker.request import Request
-from celery_batches import Batches, SimpleRequest
+from celery_batches import Batches, SimpleRequest, consume_queue
 from celery_batches.trace import apply_batches_task
 
 log = get_logger(__name__)
@@ -50,13 +51,22 @@ class SafeBatches(Batches):
     _tokens: Iterator[int]
 
     def _do_flush(self) -> None:
-        """Flush, unless every child is running a batch already: let requests gather."""
+        """Flush at most `flush_every` requests, unless every child is running a batch
+        already: let requests gather."""
         with self._guard():
             started = list(self._running.values())
         slots = getattr(self._pool, "num_processes", None) or 1
         if len(started) >= slots and time.monotonic() - min(started) < HOLD_AT_MOST:
             return
+        # celery-batches flushes all it buffered: held back, that is up to the prefetch
+        # limit (two batches' worth), over BATCH_MAX_REQUESTS, and the requests that come
+        # in while it runs then make a tiny batch of their own (3, 125, 3, 125, ...).
+        waiting = list(consume_queue(self._buffer))
+        for request in waiting[: self.flush_every]:
+            self._buffer.put(request)
         super()._do_flush()
+        for request in waiting[self.flush_every :]:
+            self._buffer.put(request)  # the next flush's; the flush timer still runs
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):

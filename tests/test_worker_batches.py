@@ -1,0 +1,66 @@
+"""How a real worker batches a burst: never more than BATCH_MAX_REQUESTS requests in one
+model call, however many it holds while its child is busy."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from celery import Celery
+
+from config import Settings
+from tasks.celery_app import make_celery
+from tasks.contract import QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, translate_args
+from tasks.worker.metrics import BATCH_SIZE_KEY, STATS_KEY
+from tests.conftest import RedisServer, process_env, wait_worker_ready, worker_proc
+from tests.procs import wait_until
+
+DB = 2  # a database of its own: only this test's worker serves it
+BURST = 300
+BATCH = Settings.model_fields["batch_max_requests"].default  # the default, 64
+
+
+def paragraph(number: int) -> str:
+    """A request of many sentences, so that a batch keeps the child busy a while and
+    the rest of the burst piles up in the worker meanwhile."""
+    return " ".join(f"Request {number} says sentence {i} about the weather." for i in range(30))
+
+
+@pytest.mark.e2e
+def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
+    redis_server: RedisServer, model_template: str, logdir: Path
+) -> None:
+    client = redis_server.client(DB)
+    client.flushdb()
+    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    env["PRELOAD_PAIRS"] = "en-ru"
+    proc = worker_proc("worker-batches", env, logdir, concurrency=1).start()
+    try:
+        wait_worker_ready(redis_server.url(DB), proc)
+        # No result backend here: results are read from Redis as stored.
+        settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
+        app: Celery = make_celery(settings, results=False)
+        started = time.monotonic()
+        keys = [
+            RESULT_KEY_PREFIX
+            + app.send_task(
+                TRANSLATE, args=translate_args(paragraph(i), "en", "ru"), queue=QUEUE_CHAT
+            ).id
+            for i in range(BURST)
+        ]
+        wait_until(lambda: client.exists(*keys) == BURST, 240, f"{BURST} results")
+        took = time.monotonic() - started
+        sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
+        stats = {k.decode(): int(v) for k, v in client.hgetall(STATS_KEY).items()}
+        answers = [json.loads(raw) for raw in client.mget(keys)]
+    finally:
+        proc.stop()
+    assert stats["requests"] == BURST, stats
+    # Every result is a translation (not an error from an oversized batch).
+    assert all(a["status"] == "SUCCESS" and a["result"]["ok"] for a in answers)
+    over = {le: n for le, n in sizes.items() if le in ("128.0", "+Inf")}
+    assert not over, f"batches over {BATCH} requests: {over} (all sizes: {sizes}, {took:.1f} s)"
+    # The child was kept busy: most requests waited for a full batch.
+    assert sizes.get(f"{float(BATCH)}", 0) >= 2, sizes
