@@ -60,6 +60,9 @@ class TokenBuckets:
     async def take(self, *buckets: Bucket) -> float:
         """Take a token from every bucket; 0 when admitted, else the seconds to wait
         (nothing was taken). A bucket with a rate of 0 is no limit."""
+        buckets = tuple(b for b in buckets if b.per_minute > 0)
+        if not buckets:  # no limit: no need to ask Redis
+            return 0.0
         keys = [PREFIX + b.name for b in buckets]
         args: list[float] = []
         for b in buckets:
