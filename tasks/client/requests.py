@@ -95,10 +95,10 @@ class RequestStore:
             pipe.zadd(self.unqueued_key, {task_id: now})
             await pipe.execute()
 
-    async def queued(self, task_id: str) -> None:
-        """The broker has the task: nothing to resend if this front end dies now. The
+    async def queued(self, *task_ids: str) -> None:
+        """The broker has these tasks: nothing to resend if this front end dies now. A
         task itself is kept until answered, in case the broker loses it (see `job`)."""
-        await self.redis.zrem(self.unqueued_key, task_id)
+        await self.redis.zrem(self.unqueued_key, *task_ids)
 
     async def job(self, task_id: str) -> dict[str, Any] | None:
         """The task sent for a request still waiting for its answer."""

@@ -4,7 +4,6 @@ dead front end accepted but never queued, or what the broker lost."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -33,6 +32,10 @@ STALE_AFTER = 10.0
 LOST_AFTER = 20.0
 
 
+# A task to send: its request's id, the job, and the future its sender awaits.
+_Outgoing = tuple[str, dict[str, Any], "asyncio.Future[None]"]
+
+
 class QueueUnavailable(Exception):
     """The request could not be queued (Redis down); nothing was accepted."""
 
@@ -46,6 +49,10 @@ class Submitter:
         # kombu's connections are not thread-safe: while Redis is away, one thread's
         # publish retry would close the connection under another's. One sender thread.
         self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send_task")
+        # Tasks that came in while the sender thread was busy: handed over together and
+        # marked queued in one round trip (a burst costs a hand-over per group, not each).
+        self._outbox: list[_Outgoing] = []
+        self._draining: asyncio.Task[None] | None = None
 
     async def translate(
         self,
@@ -140,17 +147,50 @@ class Submitter:
         return len(lost)
 
     async def _send(self, task_id: str, job: dict[str, Any]) -> None:
-        # send_task does blocking socket I/O (and waits out a Redis restart, retrying):
-        # keep it off the event loop.
-        send = functools.partial(
-            self.producer.send_task,
-            job["name"],
-            args=job["args"],
-            task_id=job.get("id") or task_id,
-            queue=job["queue"],
-        )
-        await asyncio.get_running_loop().run_in_executor(self._sender, send)
-        await self.requests.queued(task_id)
+        """Send one task and mark it queued; raises what sending it raised."""
+        sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.append((task_id, job, sent))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        await sent
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._outbox:
+            group, self._outbox = self._outbox, []
+            try:
+                # send_task does blocking socket I/O (and waits out a Redis restart,
+                # retrying): keep it off the event loop.
+                failures = await loop.run_in_executor(self._sender, self._publish, group)
+                pairs = zip(group, failures, strict=True)
+                if sent := [task_id for (task_id, _, _), failure in pairs if failure is None]:
+                    await self.requests.queued(*sent)
+            except Exception as exc:  # Redis away for `queued`: each of them says so
+                failures = [exc] * len(group)
+            for (_, _, done), failure in zip(group, failures, strict=True):
+                if done.done():  # its request was cancelled meanwhile
+                    continue
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)
+
+    def _publish(self, group: list[_Outgoing]) -> list[Exception | None]:
+        """In the sender thread: send each task; what each raised (None: sent)."""
+        failures: list[Exception | None] = []
+        for task_id, job, _ in group:
+            try:
+                self.producer.send_task(
+                    job["name"],
+                    args=job["args"],
+                    task_id=job.get("id") or task_id,
+                    queue=job["queue"],
+                )
+            except Exception as exc:  # each request answers for its own task
+                failures.append(exc)
+            else:
+                failures.append(None)
+        return failures
 
     async def _forget(self, task_id: str) -> None:
         try:
