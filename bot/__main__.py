@@ -14,6 +14,7 @@ from bot.server.updates import run_polling, run_webhook
 from bot.server.web import web_app
 from config import Settings, load_settings
 from config.logs import setup_logging
+from tasks.languages import known_names
 
 
 async def run(settings: Settings) -> None:
@@ -33,6 +34,7 @@ async def run(settings: Settings) -> None:
 async def serve(settings: Settings, bot: Bot, services: Services) -> None:
     """Receive updates (webhook or polling) and listen for results until stopped."""
     dispatcher = create_dispatcher(settings, services)
+    known_names()  # every command resolves languages: build babel's names before the first
     listener = create_listener(bot, services)
     listening = asyncio.create_task(listener.run())
     app = web_app(services.metrics, services.redis)
