@@ -43,20 +43,28 @@ class ApiMetrics:
                 await app(scope, receive, send)
                 return
             started = time.perf_counter()
-            status = [500]  # an exception before the response starts answers 500
+            counted = False
+
+            def count(status: int) -> None:
+                nonlocal counted
+                counted = True
+                # The router put the matched route into the scope.
+                name = getattr(scope.get("route"), "path", "unmatched")
+                self.requests.labels(name, str(status)).inc()
+                self.latency.labels(name).observe(time.perf_counter() - started)
 
             async def sending(message: Message) -> None:
+                # Timed to the response's start: a stream (SSE, a download) is counted
+                # when it begins, not after its last byte.
                 if message["type"] == "http.response.start":
-                    status[0] = int(message["status"])
+                    count(int(message["status"]))
                 await send(message)
 
             try:
                 await app(scope, receive, sending)
             finally:
-                # The router put the matched route into the scope.
-                name = getattr(scope.get("route"), "path", "unmatched")
-                self.requests.labels(name, str(status[0])).inc()
-                self.latency.labels(name).observe(time.perf_counter() - started)
+                if not counted:  # no response started: the server answers 500
+                    count(500)
 
         return timed
 

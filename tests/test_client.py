@@ -64,3 +64,24 @@ def test_each_kind_goes_to_its_deliverer_and_an_unknown_kind_is_left(
     assert delivered == ["t-known:t-known:SUCCESS"]
     assert pending == ["t-other"] and free == ["t-other"]
     assert claimed == ["test:claim:t-known"]  # kept until it expires: no second answer
+
+
+def test_a_claim_is_taken_once_and_never_for_a_result_without_a_record(
+    redis_server: RedisServer,
+) -> None:
+    async def scenario() -> tuple[bool, bool, bool, list[bytes]]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        store = RequestStore(redis, ttl=60, prefix="test:")
+        job = {"name": "n", "args": [], "queue": "q", "id": ""}
+        await store.save("mine", RequestRecord("known", {"who": "me"}), job)
+        first = await store.claim("mine")
+        second = await store.claim("mine")
+        other = await store.claim("someone-elses")  # another front end's task
+        claims = sorted(await redis.keys("test:claim:*"))
+        await redis.aclose()
+        return first is not None, second is None, other is None, claims
+
+    first, second, other, claims = asyncio.run(scenario())
+    assert first and second and other
+    assert claims == [b"test:claim:mine"]  # nothing written for a result that is not ours

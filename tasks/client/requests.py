@@ -27,6 +27,15 @@ PREFIX = "tolmach:"
 PENDING = PREFIX + "pending"
 
 
+# KEYS: the record, its claim; ARGV: the claim's seconds. The record if claimed now.
+_CLAIM = """
+local record = redis.call('GET', KEYS[1])
+if not record then return false end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
+return record
+"""
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One accepted request.
@@ -70,6 +79,7 @@ class RequestStore:
         self.pending_key = prefix + "pending"
         # Accepted requests whose task may not have reached the broker yet (`unqueued`).
         self.unqueued_key = prefix + "unqueued"
+        self._take = redis.register_script(_CLAIM)
 
     async def save(
         self,
@@ -124,15 +134,11 @@ class RequestStore:
 
     async def claim(self, task_id: str) -> RequestRecord | None:
         """Take the right to answer `task_id`; None if answered or being answered."""
-        # One round trip. A claim taken on a record already gone is harmless: `done`
-        # leaves the claim to expire the same way.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(self._claim + task_id, "1", nx=True, ex=self.claim_seconds)
-            pipe.get(self._record + task_id)
-            claimed, raw = await pipe.execute()
-        if raw is None or not claimed:
-            return None
-        return RequestRecord.from_json(raw)
+        # One round trip, and no claim written for a result that is not ours.
+        raw = await self._take(
+            keys=[self._record + task_id, self._claim + task_id], args=[self.claim_seconds]
+        )
+        return RequestRecord.from_json(raw) if raw else None
 
     async def hold(self, task_id: str) -> None:
         """Keep a claim while its delivery still works (a 429 wait can be long)."""

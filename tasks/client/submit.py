@@ -159,21 +159,30 @@ class Submitter:
         while self._outbox:
             group, self._outbox = self._outbox, []
             try:
-                # send_task does blocking socket I/O (and waits out a Redis restart,
-                # retrying): keep it off the event loop.
-                failures = await loop.run_in_executor(self._sender, self._publish, group)
-                pairs = zip(group, failures, strict=True)
-                if sent := [task_id for (task_id, _, _), failure in pairs if failure is None]:
-                    await self.requests.queued(*sent)
-            except Exception as exc:  # Redis away for `queued`: each of them says so
-                failures = [exc] * len(group)
-            for (_, _, done), failure in zip(group, failures, strict=True):
-                if done.done():  # its request was cancelled meanwhile
-                    continue
-                if failure is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(failure)
+                await self._send_group(loop, group)
+            finally:
+                # Cancelled (shutting down): so are the requests waiting on it. Their
+                # records stay; the next start sends what never reached the broker.
+                for _, _, done in group:
+                    done.cancel()
+
+    async def _send_group(self, loop: asyncio.AbstractEventLoop, group: list[_Outgoing]) -> None:
+        try:
+            # send_task does blocking socket I/O (and waits out a Redis restart,
+            # retrying): keep it off the event loop.
+            failures = await loop.run_in_executor(self._sender, self._publish, group)
+            pairs = zip(group, failures, strict=True)
+            if sent := [task_id for (task_id, _, _), failure in pairs if failure is None]:
+                await self.requests.queued(*sent)
+        except Exception as exc:  # Redis away for `queued`: each of them says so
+            failures = [exc] * len(group)
+        for (_, _, done), failure in zip(group, failures, strict=True):
+            if done.done():  # its request was cancelled meanwhile
+                continue
+            if failure is None:
+                done.set_result(None)
+            else:
+                done.set_exception(failure)
 
     def _publish(self, group: list[_Outgoing]) -> list[Exception | None]:
         """In the sender thread: send each task; what each raised (None: sent)."""

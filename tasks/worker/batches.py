@@ -64,9 +64,11 @@ class SafeBatches(Batches):
         waiting = list(consume_queue(self._buffer))
         for request in waiting[: self.flush_every]:
             self._buffer.put(request)
-        super()._do_flush()
-        for request in waiting[self.flush_every :]:
-            self._buffer.put(request)  # the next flush's; the flush timer still runs
+        try:
+            super()._do_flush()
+        finally:
+            for request in waiting[self.flush_every :]:
+                self._buffer.put(request)  # the next flush's; the flush timer still runs
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
