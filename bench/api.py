@@ -4,7 +4,7 @@ Builds a random-weight Marian model with the real opus-mt-en-ru sizes (as
 bench/engine.py), then starts the real stack on this machine — redis-server, one Celery
 worker process (one child), and `python -m api` on a free port — and measures:
 
-1. throughput: N clients (threads with urllib, released together by a barrier) each send
+1. throughput: N clients (connections opened first, then all sent together) each send
    one single-sentence `POST /translate` at once; sentences/s through the API vs the raw
    batched engine in this process (`translate_batch` on the same N sentences in batches
    of BATCH_MAX_REQUESTS); target: API >= 0.8 x raw. Several rounds (`--rounds`), each
@@ -27,19 +27,18 @@ the same sentence; the in-process model is idle while the API is timed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,37 +189,62 @@ def healthy(base: str) -> bool:
 
 
 def api_burst(stack: Stack, base: str, texts: list[str]) -> float:
-    """Sentences/s of len(texts) clients sending one request each, all at once."""
-    barrier = threading.Barrier(len(texts) + 1)
-    started = [0.0]
+    """Sentences/s of len(texts) clients sending one request each, all at once.
 
-    def client(text: str) -> float:
-        barrier.wait(60)
-        post_translate(base, text)
-        return time.perf_counter()
+    The clients are connections of one event loop, opened first and then sent all
+    together: 256 client threads would take a share of the CPU the server needs.
+    """
+    return asyncio.run(_burst(stack, urllib.parse.urlsplit(base), texts))
 
-    pool = ThreadPoolExecutor(max_workers=len(texts))
+
+async def _burst(stack: Stack, base: urllib.parse.SplitResult, texts: list[str]) -> float:
+    host, port = base.hostname or "127.0.0.1", base.port or 80
+    connections = await asyncio.gather(*(asyncio.open_connection(host, port) for _ in texts))
+    started = time.perf_counter()
+    clients = [
+        asyncio.create_task(_exchange(reader, writer, host, text))
+        for (reader, writer), text in zip(connections, texts, strict=True)
+    ]
     try:
-        futures: list[Future[float]] = [pool.submit(client, t) for t in texts]
-        barrier.wait(60)
-        started[0] = time.perf_counter()
-        pending = set(futures)
+        pending = set(clients)
         deadline = time.monotonic() + REQUEST_TIMEOUT + 60
         while pending:
             if time.monotonic() > deadline:
                 raise BenchError(f"{len(pending)} of {len(texts)} requests did not finish")
             stack.check()
-            _, pending = wait_futures(pending, timeout=1, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future.done() and (error := future.exception()) is not None:
-                    raise error
-        finished = max(f.result() for f in futures)
+            done, pending = await asyncio.wait(
+                pending, timeout=1, return_when=asyncio.FIRST_EXCEPTION
+            )
+            for client in done:
+                client.result()  # raises the client's error
+        return len(texts) / (max(client.result() for client in clients) - started)
     finally:
-        # On a failure, do not wait here for clients stuck on a dead stack: stopping
-        # the stack ends their connections.
-        barrier.abort()
-        pool.shutdown(wait=False, cancel_futures=True)
-    return len(texts) / (finished - started[0])
+        for client in clients:
+            client.cancel()
+        for _, writer in connections:
+            writer.close()
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, text: str
+) -> float:
+    """One LibreTranslate call over an open connection; when its answer was read."""
+    body = json.dumps({"q": text, "source": "en", "target": "ru"}).encode()
+    head = (
+        f"POST /translate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    raw = await asyncio.wait_for(reader.read(), REQUEST_TIMEOUT)  # until the server closes
+    finished = time.perf_counter()
+    status_line, _, rest = raw.partition(b"\r\n")
+    payload = rest.partition(b"\r\n\r\n")[2]
+    if b" 200 " not in status_line + b" ":
+        raise BenchError(f"POST /translate: {status_line!r}: {payload[:300]!r}")
+    translated = json.loads(payload).get("translatedText")
+    if not isinstance(translated, str) or not translated:
+        raise BenchError(f"POST /translate: unexpected answer {payload[:300]!r}")
+    return finished
 
 
 def latencies(
