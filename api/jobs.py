@@ -180,7 +180,8 @@ class ApiJobs:
             result = {"ok": False, "error": "internal"}
         # Records written before they carried the job's shape: read it from the meta.
         job = _shape(context) or await self._meta(job_id)
-        if job is not None and job["texts"] * len(job["targets"]) == 1:
+        total = job["texts"] * len(job["targets"]) if job is not None else None
+        if job is not None and total == 1:
             # The only part (LibreTranslate's usual call): no parts to gather.
             await self._finish(job_id, assemble(job_id, job, {part: result}))
             return
@@ -190,7 +191,7 @@ class ApiJobs:
             pipe.expire(parts, self.ttl)
             pipe.hlen(parts)
             *_, count = await pipe.execute()
-        if job is not None and count >= job["texts"] * len(job["targets"]):
+        if job is not None and total is not None and count >= total:
             stored = await self.redis.hgetall(parts)
             found = {as_text(k): json.loads(v) for k, v in stored.items()}
             await self._finish(job_id, assemble(job_id, job, found))
@@ -333,9 +334,9 @@ class ApiJobs:
     def _wake(self, job_id: str, final: dict[str, Any] | None = None) -> None:
         """Wake the job's waiters here; `final`: its result, finished by this process
         (they need not read it back)."""
+        shown = _shown(final) if final is not None else None
         for waiter in self._waiting.get(job_id, ()):
-            if final is not None:
-                waiter.final = _shown(final)
+            waiter.final = shown or waiter.final
             waiter.event.set()
 
     async def _changed(self, job_id: str) -> None:

@@ -161,10 +161,10 @@ class Submitter:
             try:
                 await self._send_group(loop, group)
             finally:
-                # Cancelled (shutting down): so are the requests waiting on it. Their
-                # records stay; the next start sends what never reached the broker.
+                # Any still unresolved: the drain was cancelled (shutting down), and so
+                # are they. Their records stay; the next start sends what never went.
                 for _, _, done in group:
-                    done.cancel()
+                    done.cancel()  # a no-op for those already answered
 
     async def _send_group(self, loop: asyncio.AbstractEventLoop, group: list[_Outgoing]) -> None:
         try:
