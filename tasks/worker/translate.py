@@ -19,6 +19,7 @@ from tasks.contract import DETECT, QUEUE_CHAT, TRANSLATE, TranslateFailed, Trans
 from tasks.engine.service import Job
 from tasks.worker.batches import Requeue, SafeBatches
 from tasks.worker.metrics import STATS_KEY, record_batch
+from tasks.worker.results import store_all
 from tasks.worker.retry import retry_delay
 from tasks.worker.runtime import REDIS_DOWN, app, redis_client, service, settings
 
@@ -50,19 +51,37 @@ def translate(requests: list[SimpleRequest]) -> Requeue:
         log.exception("batch of %d failed", len(requests))
         results = [TranslateFailed(ok=False, error="internal") for _ in requests]
     again = Requeue()
+    answers: list[tuple[SimpleRequest, TranslateResult]] = []
     for request, result in zip(requests, results, strict=True):
+        if (delay := retry_delay(result, _attempt(request))) is None:
+            answers.append((request, result))
+            continue
         try:
-            if (delay := retry_delay(result, _attempt(request))) is not None:
-                _send_back(request, delay)
-                continue
-            # The backend retries a lost connection (result_backend_always_retry).
-            app.backend.mark_as_done(request.id, result, request=request)
+            _send_back(request, delay)
         except REDIS_DOWN as exc:
-            log.warning("could not store the result of %s (%r); requeued", request.id, exc)
+            log.warning("could not send %s back (%r); requeued", request.id, exc)
             again.append(request.id)
+    try:
+        store_all(app.backend, answers)
+    except (redis.RedisError, *REDIS_DOWN) as exc:
+        log.warning("could not store %d results at once (%r); one by one", len(answers), exc)
+        again.extend(_store_each(answers))
     _count(requests=len(requests), batches=1)
     record_batch(redis_client(), results)
     return again
+
+
+def _store_each(answers: list[tuple[SimpleRequest, TranslateResult]]) -> list[str]:
+    """Store results one at a time (the backend retries a lost connection, as
+    result_backend_always_retry says); the ids of those it could not store."""
+    lost = []
+    for request, result in answers:
+        try:
+            app.backend.mark_as_done(request.id, result, request=request)
+        except REDIS_DOWN as exc:
+            log.warning("could not store the result of %s (%r); requeued", request.id, exc)
+            lost.append(request.id)
+    return lost
 
 
 def _options(request: SimpleRequest) -> dict[str, Any]:
