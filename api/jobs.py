@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from tasks.client.requests import RequestRecord
@@ -66,6 +67,40 @@ class ApiJobs:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
+        await self._submit_text(job_id, texts, src, targets, queue, html)
+        return job_id
+
+    async def translate(
+        self,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        *,
+        html: bool = False,
+        seconds: float,
+    ) -> dict[str, Any] | None:
+        """Queue a text job and wait up to `seconds` for it (a synchronous call): its
+        final status, or as it stands then.
+
+        Listening starts before the job is queued, so a result this process finishes
+        wakes the request with nothing to read back.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        deadline = time.monotonic() + seconds
+        waiter = self._listen(job_id)
+        try:
+            await self._submit_text(job_id, texts, src, targets, queue, html)
+            return await self._await(job_id, waiter, deadline, look=False)
+        finally:
+            self._unlisten(job_id, waiter)
+
+    async def _submit_text(
+        self, job_id: str, texts: list[str], src: str, targets: list[str], queue: str, html: bool
+    ) -> None:
         meta = {"type": "text", "texts": len(texts), "targets": targets, "source_lang": src}
         try:
             await self._submit_parts(job_id, meta, texts, queue, html)
@@ -75,7 +110,6 @@ class ApiJobs:
             with contextlib.suppress(RedisError, OSError):
                 await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
             raise
-        return job_id
 
     async def _submit_parts(
         self, job_id: str, meta: dict[str, Any], texts: list[str], queue: str, html: bool
@@ -272,16 +306,30 @@ class ApiJobs:
         deadline = time.monotonic() + seconds
         waiter = self._listen(job_id)
         try:
-            while True:
-                waiter.event.clear()  # before reading: a change meanwhile is not missed
-                status = waiter.final or await self.status(job_id)
-                left = deadline - time.monotonic()
-                if status is None or status["status"] in FINAL or left <= 0:
-                    return status
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.event.wait(), left)
+            return await self._await(job_id, waiter, deadline, look=True)
         finally:
             self._unlisten(job_id, waiter)
+
+    async def _await(
+        self, job_id: str, waiter: _Waiter, deadline: float, *, look: bool
+    ) -> dict[str, Any] | None:
+        """Wait for the job to finish or `deadline` to pass; `look`: read its status
+        first (False: it was listened to since before it was queued, so nothing changed
+        unless the waiter was woken)."""
+        status: dict[str, Any] | None = None
+        while True:
+            if look:
+                waiter.event.clear()  # before reading: a change meanwhile is not missed
+                status = waiter.final or await self.status(job_id)
+                if status is None or status["status"] in FINAL:
+                    return status
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return status if look else await self.status(job_id)
+            look = True
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await waiter.event.wait()
 
     async def watch(
         self, job_id: str, *, keepalive: float = 15.0
@@ -320,6 +368,11 @@ class ApiJobs:
                 async with self.redis.pubsub() as pubsub:
                     await pubsub.subscribe(CHANGED)
                     delay = 0.5
+                    # Changes published before this subscription were not heard: every
+                    # waiter looks once more (one listening since before its job was
+                    # queued reads nothing until woken).
+                    for job_id in list(self._waiting):
+                        self._wake(job_id)
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._wake(as_text(message["data"]))
@@ -348,11 +401,17 @@ class ApiJobs:
         return json.loads(raw) if raw is not None else None
 
     async def _finish(self, job_id: str, result: dict[str, Any]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(_RESULT + job_id, json.dumps(result), ex=self.ttl)
-            pipe.publish(CHANGED, job_id)  # other replicas' waiters
-            await pipe.execute()
+        # Waiters here take the result as it is, first: woken by the channel before
+        # this, they would read it back. (Not stored after all: the delivery fails and
+        # is retried, and this process's waiters have their answer already.)
         self._wake(job_id, result)
+        stored = json.dumps(result)
+
+        def commands(pipe: Pipeline) -> None:
+            pipe.set(_RESULT + job_id, stored, ex=self.ttl)
+            pipe.publish(CHANGED, job_id)  # other replicas' waiters
+
+        await self.submitter.requests.grouped.execute(commands)
 
 
 class _Waiter:

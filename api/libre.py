@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 
 from api import languages
 from api.documents import accept_file, file_response
-from api.services import ApiServices, services_of
+from api.services import services_of
 from tasks.catalog import CATALOG_KEY, Catalog, reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -58,9 +58,8 @@ def _required(params: dict[str, Any], name: str) -> Any:
     return value
 
 
-async def _finished(services: ApiServices, job_id: str, seconds: float) -> dict[str, Any]:
+def _finished(status: dict[str, Any] | None) -> dict[str, Any]:
     """A job's result, or the LibreTranslate error that says why there is none."""
-    status = await services.jobs.wait(job_id, seconds)
     if status is None or status["status"] not in ("completed", "failed"):
         raise HTTPException(500, "The translation did not finish in time; try again later")
     if status["status"] == "failed":
@@ -87,10 +86,12 @@ async def translate(request: Request) -> dict[str, Any]:
     src, tgt = languages.source(str(source)), languages.target(str(target))
     try:
         html = text_format == "html"
-        job_id = await services.jobs.submit(texts, src, [tgt], QUEUE_CHAT, html=html)
+        status = await services.jobs.translate(
+            texts, src, [tgt], QUEUE_CHAT, html=html, seconds=ANSWER_WITHIN
+        )
     except QueueUnavailable:
         raise HTTPException(503, "The translation service is unavailable; try again") from None
-    done = await _finished(services, job_id, ANSWER_WITHIN)
+    done = _finished(status)
     translated: list[str] = done["translations"][tgt]
     answer: dict[str, Any] = {
         "translatedText": translated if isinstance(q, list) else translated[0]
@@ -124,7 +125,7 @@ async def detect(request: Request) -> list[dict[str, Any]]:
         job_id = await services.jobs.submit_detect(texts)
     except QueueUnavailable:
         raise HTTPException(503, "The translation service is unavailable; try again") from None
-    done = await _finished(services, job_id, ANSWER_WITHIN)
+    done = _finished(await services.jobs.wait(job_id, ANSWER_WITHIN))
     found: list[dict[str, Any]] = done["detections"][0]
     return found or [{"confidence": 0.0, "language": "en"}]
 
@@ -168,7 +169,7 @@ async def translate_file(request: Request) -> dict[str, str]:
     api_key = form.get("api_key")
     await services.guard.admit(request, api_key if isinstance(api_key, str) else None, [])
     job_id = await accept_file(services, request, file, source, target)
-    await _finished(services, job_id, FILE_WITHIN)
+    _finished(await services.jobs.wait(job_id, FILE_WITHIN))
     return {"translatedFileUrl": str(request.url_for("download_file", filename=job_id))}
 
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from tasks.client.grouped import GroupedPipeline
 from tasks.connections import as_text
 
 # The bot's keys; another front end keeps its records under a prefix of its own.
@@ -80,6 +82,8 @@ class RequestStore:
         # Accepted requests whose task may not have reached the broker yet (`unqueued`).
         self.unqueued_key = prefix + "unqueued"
         self._take = redis.register_script(_CLAIM)
+        # A burst's saves, claims and drops share round trips.
+        self.grouped = GroupedPipeline(redis)
 
     async def save(
         self,
@@ -93,17 +97,20 @@ class RequestStore:
         name, args, queue, id) until `queued` says the broker has it.
 
         `also`: keys of the front end's own (kept as long) written in the same
-        transaction, so a request costs one round trip here.
+        transaction, so a request costs one round trip here (shared with those that
+        came in meanwhile).
         """
         now = time.time()
-        async with self.redis.pipeline(transaction=True) as pipe:
+
+        def commands(pipe: Pipeline) -> None:
             for key, value in (also or {}).items():
                 pipe.set(key, value, ex=self.ttl)
             pipe.set(self._record + task_id, record.to_json(), ex=self.ttl)
             pipe.zadd(self.pending_key, {task_id: now})
             pipe.set(self._job + task_id, json.dumps(job), ex=self.ttl)
             pipe.zadd(self.unqueued_key, {task_id: now})
-            await pipe.execute()
+
+        await self.grouped.execute(commands)
 
     async def queued(self, *task_ids: str) -> None:
         """The broker has these tasks: nothing to resend if this front end dies now. A
@@ -135,8 +142,9 @@ class RequestStore:
     async def claim(self, task_id: str) -> RequestRecord | None:
         """Take the right to answer `task_id`; None if answered or being answered."""
         # One round trip, and no claim written for a result that is not ours.
-        raw = await self._take(
-            keys=[self._record + task_id, self._claim + task_id], args=[self.claim_seconds]
+        keys = [self._record + task_id, self._claim + task_id]
+        (raw,) = await self.grouped.execute(
+            lambda pipe: self._take(keys=keys, args=[self.claim_seconds], client=pipe)
         )
         return RequestRecord.from_json(raw) if raw else None
 
@@ -158,13 +166,15 @@ class RequestStore:
 
     async def done(self, task_id: str) -> None:
         """Forget a request whose answer was delivered (or whose task was never queued)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
+
+        def commands(pipe: Pipeline) -> None:
             pipe.delete(self._record + task_id, self._job + task_id)
             pipe.zrem(self.pending_key, task_id)
             pipe.zrem(self.unqueued_key, task_id)
             # The claim stays until it expires: a duplicate result arriving now
             # must not find the record gone *and* the claim free at once.
-            await pipe.execute()
+
+        await self.grouped.execute(commands)
 
     async def pending(self, older_than: float = 0.0) -> list[str]:
         """Task ids still waiting for an answer, oldest first."""

@@ -1,0 +1,111 @@
+"""Redis commands of many coroutines share round trips (tasks.client.grouped), over a
+real redis-server: each caller gets its own replies and its own errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from tasks.client.grouped import GROUP_AT_MOST, GroupedPipeline
+from tests.conftest import RedisServer
+from tests.procs import free_port
+
+DB = 15  # a database of its own: no worker or front end serves it
+CALLERS = 300
+
+
+async def transactions(redis: Redis) -> int:
+    """MULTI/EXEC transactions Redis ran since its stats were reset."""
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_exec", {}).get("calls", 0))
+
+
+def test_a_burst_of_callers_shares_round_trips_and_each_gets_its_replies(
+    redis_server: RedisServer,
+) -> None:
+    async def scenario() -> tuple[list[list[object]], int]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        await redis.config_resetstat()
+        grouped = GroupedPipeline(redis)
+
+        def commands(i: int) -> Callable[[Pipeline], object]:
+            def add(pipe: Pipeline) -> None:
+                pipe.set(f"key:{i}", f"value {i}")
+                pipe.get(f"key:{i}")
+
+            return add
+
+        replies = await asyncio.gather(*(grouped.execute(commands(i)) for i in range(CALLERS)))
+        execs = await transactions(redis)
+        await redis.aclose()
+        return replies, execs
+
+    replies, execs = asyncio.run(scenario())
+    assert replies == [[True, f"value {i}".encode()] for i in range(CALLERS)]
+    # One transaction per group of at most GROUP_AT_MOST callers, not one per caller.
+    assert execs <= -(-CALLERS // GROUP_AT_MOST) + 1, execs
+
+
+def test_a_callers_failing_command_fails_that_caller_only(redis_server: RedisServer) -> None:
+    async def scenario() -> tuple[list[object], list[object]]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        await redis.set("text", "not a number")
+        grouped = GroupedPipeline(redis)
+        outcomes = await asyncio.gather(
+            grouped.execute(lambda pipe: pipe.incr("counter")),
+            grouped.execute(lambda pipe: pipe.incr("text")),
+            grouped.execute(lambda pipe: pipe.incr("counter")),
+            return_exceptions=True,
+        )
+        counter = await redis.get("counter")
+        await redis.aclose()
+        return list(outcomes), [counter]
+
+    outcomes, (counter,) = asyncio.run(scenario())
+    assert outcomes[0] == [1] and outcomes[2] == [2]
+    assert isinstance(outcomes[1], ResponseError)
+    assert counter == b"2"
+
+
+def test_redis_away_fails_every_caller_of_the_round_trip() -> None:
+    async def scenario() -> list[object]:
+        redis = Redis(port=free_port(), socket_connect_timeout=2)  # nothing listens there
+        grouped = GroupedPipeline(redis)
+        outcomes = await asyncio.gather(
+            *(grouped.execute(lambda pipe: pipe.set("k", "v")) for _ in range(3)),
+            return_exceptions=True,
+        )
+        await redis.aclose()
+        return list(outcomes)
+
+    outcomes = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert len(outcomes) == 3
+    assert all(isinstance(outcome, (RedisConnectionError, OSError)) for outcome in outcomes)
+
+
+@pytest.mark.parametrize("callers", [1, GROUP_AT_MOST + 1])
+def test_scripts_run_in_a_group(redis_server: RedisServer, callers: int) -> None:
+    """A script call on a pipeline queues its command only once awaited (claims do this)."""
+
+    async def scenario() -> list[list[object]]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        echo = redis.register_script("return ARGV[1]")
+        grouped = GroupedPipeline(redis)
+
+        def call(i: int) -> Callable[[Pipeline], object]:
+            return lambda pipe: echo(keys=[], args=[f"reply {i}"], client=pipe)
+
+        replies = await asyncio.gather(*(grouped.execute(call(i)) for i in range(callers)))
+        await redis.aclose()
+        return list(replies)
+
+    assert asyncio.run(scenario()) == [[f"reply {i}".encode()] for i in range(callers)]
