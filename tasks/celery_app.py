@@ -8,6 +8,7 @@ from celery import Celery
 from kombu import Queue
 
 from config import Settings
+from tasks import broker_clients
 from tasks.connections import broker_url, celery_ssl, transport_options
 from tasks.contract import DOCUMENT_TASKS, QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUES, TRANSLATE
 from tasks.worker.lease import MessageLease
@@ -88,6 +89,7 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
 def make_celery(settings: Settings, *, results: bool = True) -> Celery:
     """Build the Celery app; workers import the tasks of `tasks.worker`."""
     modules = ["tasks.worker.translate", "tasks.worker.documents"]
+    broker_clients.install()
     app = Celery("tolmach", include=modules if results else [])
     app.conf.update(celery_config(settings, results=results))
     if results:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 STALE_AFTER = 10.0
 # A request this old with neither a result nor its task in the broker was lost there.
 LOST_AFTER = 20.0
+# Redis commands per round trip when a group of tasks is sent (a task and its sent
+# event are two): the first of a burst reach the workers while the rest are built.
+SEND_AT_ONCE = 64
 
 
 # A task to send: its request's id, the job, and the future its sender awaits.
@@ -185,21 +188,38 @@ class Submitter:
                 done.set_exception(failure)
 
     def _publish(self, group: list[_Outgoing]) -> list[Exception | None]:
-        """In the sender thread: send each task; what each raised (None: sent)."""
+        """In the sender thread: send the group's tasks; what each raised (None: sent).
+
+        The group's messages (and their task-sent events) go in one pipeline. If that
+        fails (Redis away), each is sent on its own with Celery's retries: one may then
+        be in the queue twice, which its task id makes harmless (answered once).
+        """
+        if len(group) > 1:
+            try:
+                with self.producer.producer_or_acquire() as producer, producer.batch(SEND_AT_ONCE):
+                    for task_id, job, _ in group:
+                        self._send_task(task_id, job, producer)
+                return [None] * len(group)
+            except Exception as exc:
+                log.warning("could not send %d tasks at once (%r); one by one", len(group), exc)
         failures: list[Exception | None] = []
         for task_id, job, _ in group:
             try:
-                self.producer.send_task(
-                    job["name"],
-                    args=job["args"],
-                    task_id=job.get("id") or task_id,
-                    queue=job["queue"],
-                )
+                self._send_task(task_id, job)
             except Exception as exc:  # each request answers for its own task
                 failures.append(exc)
             else:
                 failures.append(None)
         return failures
+
+    def _send_task(self, task_id: str, job: dict[str, Any], producer: Any = None) -> None:
+        self.producer.send_task(
+            job["name"],
+            args=job["args"],
+            task_id=job.get("id") or task_id,
+            queue=job["queue"],
+            producer=producer,
+        )
 
     async def _forget(self, task_id: str) -> None:
         try:
