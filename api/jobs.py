@@ -90,10 +90,10 @@ class ApiJobs:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
-        deadline = time.monotonic() + seconds
-        waiter = self._listen(job_id)
+        waiter = self._listen(job_id, early=True)
         try:
             await self._submit_text(job_id, texts, src, targets, queue, html)
+            deadline = time.monotonic() + seconds
             return await self._await(job_id, waiter, deadline, look=False)
         finally:
             self._unlisten(job_id, waiter)
@@ -349,8 +349,8 @@ class ApiJobs:
         finally:
             self._unlisten(job_id, waiter)
 
-    def _listen(self, job_id: str) -> _Waiter:
-        waiter = _Waiter()
+    def _listen(self, job_id: str, *, early: bool = False) -> _Waiter:
+        waiter = _Waiter(early)
         self._waiting[job_id].add(waiter)
         return waiter
 
@@ -373,9 +373,15 @@ class ApiJobs:
                     # queued reads nothing until woken).
                     for job_id in list(self._waiting):
                         self._wake(job_id)
+                    subscribed = 0
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             self._wake(as_text(message["data"]))
+                        elif message["type"] == "subscribe" and (subscribed := subscribed + 1) > 1:
+                            # redis-py reconnected and subscribed again by itself (a Redis
+                            # restart): changes published in between were not heard.
+                            for job_id in list(self._waiting):
+                                self._wake(job_id)
             except (RedisError, OSError) as exc:
                 log.warning("job watcher lost Redis (%r); retrying in %.1fs", exc, delay)
                 # Anything may have finished meanwhile: let every waiter look again.
@@ -384,11 +390,15 @@ class ApiJobs:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _wake(self, job_id: str, final: dict[str, Any] | None = None) -> None:
+    def _wake(
+        self, job_id: str, final: dict[str, Any] | None = None, *, early_only: bool = False
+    ) -> None:
         """Wake the job's waiters here; `final`: its result, finished by this process
-        (they need not read it back)."""
+        (they need not read it back); `early_only`: only waiters that read nothing back."""
         shown = _shown(final) if final is not None else None
         for waiter in self._waiting.get(job_id, ()):
+            if early_only and not waiter.early:
+                continue
             waiter.final = shown or waiter.final
             waiter.event.set()
 
@@ -401,10 +411,11 @@ class ApiJobs:
         return json.loads(raw) if raw is not None else None
 
     async def _finish(self, job_id: str, result: dict[str, Any]) -> None:
-        # Waiters here take the result as it is, first: woken by the channel before
-        # this, they would read it back. (Not stored after all: the delivery fails and
-        # is retried, and this process's waiters have their answer already.)
-        self._wake(job_id, result)
+        # A synchronous call takes the result as it is, first: woken by the channel
+        # before this, it would read it back. (Not stored after all: the delivery fails
+        # and is retried, and that call has its answer already.) Others may read what
+        # they were told next (a download, a GET), so they wake once it is stored.
+        self._wake(job_id, result, early_only=True)
         stored = json.dumps(result)
 
         def commands(pipe: Pipeline) -> None:
@@ -412,15 +423,18 @@ class ApiJobs:
             pipe.publish(CHANGED, job_id)  # other replicas' waiters
 
         await self.submitter.requests.grouped.execute(commands)
+        self._wake(job_id, result)
 
 
 class _Waiter:
     """A request waiting on a job: woken on each change; `final` once this process
-    finished the job."""
+    finished the job; `early`: it reads nothing back, so it may take the result before
+    it is stored."""
 
-    def __init__(self) -> None:
+    def __init__(self, early: bool = False) -> None:
         self.event = asyncio.Event()
         self.final: dict[str, Any] | None = None
+        self.early = early  # a synchronous call's: woken before the result is stored
 
 
 def _stamped(meta: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from tasks.celery_app import make_celery
 from tasks.client.listener import ResultListener
 from tasks.client.requests import RequestRecord, RequestStore
 from tasks.client.submit import Submitter
+from tasks.connections import async_redis
 from tasks.contract import RESULT_KEY_PREFIX
 from tests.conftest import RedisServer
 
@@ -192,3 +193,46 @@ async def queued_job(redis: Redis) -> str:
             return str(pending[0].decode()).split(".")[0]
         await asyncio.sleep(0.05)
     raise AssertionError("no job was queued")
+
+
+def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
+    redis_server: RedisServer,
+) -> None:
+    """redis-py re-subscribes a dropped pub/sub connection on its own (a Redis restart):
+    a change published in between is not heard, so every waiter looks once more."""
+
+    async def scenario() -> tuple[Any, float]:
+        redis, _, _ = await jobs_on(redis_server.url(DB))
+        # The API's own client: it retries a dropped connection (and re-subscribes).
+        settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
+        producer = make_celery(settings, results=False)
+        requests = RequestStore(async_redis(settings), ttl=600, prefix=PREFIX)
+        here = ApiJobs(redis=requests.redis, submitter=Submitter(producer, requests), ttl=600)
+        following = asyncio.create_task(here.follow())
+        await asyncio.sleep(0.2)  # subscribed
+        calling = asyncio.create_task(here.translate(["hello"], "en", ["ru"], "chat", seconds=30))
+        job_id = await queued_job(redis)
+        # Another replica finished the job while this watcher was away: stored, and its
+        # notice went to nobody.
+        finished = {
+            "status": "completed",
+            "task_id": job_id,
+            "result": {"source_lang": "en", "translations": {"ru": ["privet"]}},
+        }
+        await redis.set(PREFIX + "result:" + job_id, json.dumps(finished))
+        started = asyncio.get_running_loop().time()
+        # Drop this watcher's connection (only this database's: other tests' stay).
+        for found in await redis.client_list(_type="pubsub"):
+            if found["db"] == str(DB):
+                await redis.client_kill_filter(_id=found["id"])
+        done = await calling
+        took = asyncio.get_running_loop().time() - started
+        following.cancel()
+        await requests.redis.aclose()
+        await redis.aclose()
+        return done, took
+
+    done, took = asyncio.run(scenario())
+    assert done["status"] == "completed"
+    assert done["result"] == {"source_lang": "en", "translations": {"ru": ["privet"]}}
+    assert took < 10  # woken by the re-subscription, not by the 30 s deadline

@@ -4,11 +4,15 @@ real redis-server: each caller gets its own replies and its own errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.backoff import ConstantBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
@@ -109,3 +113,77 @@ def test_scripts_run_in_a_group(redis_server: RedisServer, callers: int) -> None
         return list(replies)
 
     assert asyncio.run(scenario()) == [[f"reply {i}".encode()] for i in range(callers)]
+
+
+def test_a_caller_whose_commands_fail_to_build_fails_alone(redis_server: RedisServer) -> None:
+    async def scenario() -> list[object]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        grouped = GroupedPipeline(redis)
+
+        def broken(pipe: Pipeline) -> None:
+            pipe.set("half", "written")
+            raise ValueError("cannot encode this request")
+
+        outcomes = await asyncio.gather(
+            grouped.execute(lambda pipe: pipe.set("before", 1)),
+            grouped.execute(broken),
+            grouped.execute(lambda pipe: pipe.set("after", 1)),
+            return_exceptions=True,
+        )
+        written = await redis.exists("before", "half", "after")
+        await redis.aclose()
+        return [*outcomes, written]
+
+    before, broken, after, written = asyncio.run(scenario())
+    assert before == [True] and after == [True]
+    assert isinstance(broken, ValueError)
+    assert written == 2  # nothing of the failed caller's was sent
+
+
+def test_a_cancelled_callers_commands_are_not_sent(redis_server: RedisServer) -> None:
+    async def scenario() -> tuple[bool, int]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        grouped = GroupedPipeline(redis)
+        first = asyncio.create_task(grouped.execute(lambda pipe: pipe.set("first", 1)))
+        await asyncio.sleep(0)  # the first round trip is out
+        cancelled = asyncio.create_task(grouped.execute(lambda pipe: pipe.set("cancelled", 1)))
+        await asyncio.sleep(0)  # waiting for the next round trip
+        cancelled.cancel()
+        await first
+        with contextlib.suppress(asyncio.CancelledError):
+            await cancelled
+        await grouped.execute(lambda pipe: pipe.set("later", 1))  # the drain went on
+        found = await redis.exists("cancelled")
+        await redis.aclose()
+        return cancelled.cancelled(), found
+
+    assert asyncio.run(scenario()) == (True, 0)
+
+
+def test_redis_away_fails_the_callers_queued_behind_at_once() -> None:
+    """Once a round trip's retries gave up, the groups queued behind it fail with it
+    rather than each retrying as long again."""
+
+    async def scenario() -> tuple[list[object], float]:
+        redis = Redis(
+            port=free_port(),  # nothing listens there
+            socket_connect_timeout=1,
+            retry=Retry(ConstantBackoff(0.5), 4),
+            retry_on_error=[RedisConnectionError],
+        )
+        grouped = GroupedPipeline(redis)
+        started = time.monotonic()
+        outcomes = await asyncio.gather(
+            *(grouped.execute(lambda pipe: pipe.set("k", "v")) for _ in range(5 * GROUP_AT_MOST)),
+            return_exceptions=True,
+        )
+        took = time.monotonic() - started
+        await redis.aclose()
+        return list(outcomes), took
+
+    outcomes, took = asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert all(isinstance(outcome, (RedisConnectionError, OSError)) for outcome in outcomes)
+    # One round trip's retries (about 2 s), not five groups' one after another (10 s).
+    assert took < 6, took

@@ -16,10 +16,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # Callers in one round trip at most: a burst's first requests go on (to the broker)
 # while the rest are still being written.
 GROUP_AT_MOST = 64
+_REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
 # Adds one caller's commands to the shared pipeline (an awaitable is awaited: a script
 # call on a pipeline queues its command when awaited).
 Commands = Callable[[Pipeline], object]
@@ -47,28 +50,44 @@ class GroupedPipeline:
 
     async def _drain(self) -> None:
         while self._waiting:
-            group, self._waiting = self._waiting[:GROUP_AT_MOST], self._waiting[GROUP_AT_MOST:]
+            group = self._waiting[:GROUP_AT_MOST]
+            self._waiting = self._waiting[GROUP_AT_MOST:]
             try:
-                await self._run(group)
+                lost = await self._run(group)
             finally:
                 for _, done in group:  # cancelled meanwhile (shutting down): so are they
                     done.cancel()
+            if lost is not None:
+                # The client's retries gave up on Redis: the groups behind this one would
+                # each wait as long again. They fail now; later callers try afresh.
+                waiting, self._waiting = self._waiting, []
+                for _, done in waiting:
+                    if not done.done():
+                        done.set_exception(lost)
 
-    async def _run(self, group: list[tuple[Commands, asyncio.Future[list[Any]]]]) -> None:
+    async def _run(
+        self, group: list[tuple[Commands, asyncio.Future[list[Any]]]]
+    ) -> Exception | None:
+        """One round trip for `group`; the connection error that failed it, if one did."""
         sizes = []
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                for commands, _ in group:
+                for commands, done in group:
                     before = len(pipe.command_stack)
-                    if inspect.isawaitable(added := commands(pipe)):
-                        await added  # a script: queued once awaited
+                    if not done.done():  # a caller cancelled meanwhile sends nothing
+                        try:
+                            if inspect.isawaitable(added := commands(pipe)):
+                                await added  # a script: queued once awaited
+                        except Exception as exc:  # this caller's own fault: only it fails
+                            del pipe.command_stack[before:]
+                            done.set_exception(exc)
                     sizes.append(len(pipe.command_stack) - before)
-                replies = await pipe.execute(raise_on_error=False)
+                replies = await pipe.execute(raise_on_error=False) if any(sizes) else []
         except Exception as exc:  # the round trip failed: for every caller in it
             for _, done in group:
                 if not done.done():
                     done.set_exception(exc)
-            return
+            return exc if isinstance(exc, _REDIS_AWAY) else None
         start = 0
         for (_, done), size in zip(group, sizes, strict=True):
             mine, start = replies[start : start + size], start + size
@@ -79,3 +98,4 @@ class GroupedPipeline:
                 done.set_exception(error)
             else:
                 done.set_result(mine)
+        return None

@@ -81,7 +81,6 @@ class RequestStore:
         self.pending_key = prefix + "pending"
         # Accepted requests whose task may not have reached the broker yet (`unqueued`).
         self.unqueued_key = prefix + "unqueued"
-        self._take = redis.register_script(_CLAIM)
         # A burst's saves, claims and drops share round trips.
         self.grouped = GroupedPipeline(redis)
 
@@ -100,14 +99,14 @@ class RequestStore:
         transaction, so a request costs one round trip here (shared with those that
         came in meanwhile).
         """
-        now = time.time()
+        now, stored, sent = time.time(), record.to_json(), json.dumps(job)
 
         def commands(pipe: Pipeline) -> None:
             for key, value in (also or {}).items():
                 pipe.set(key, value, ex=self.ttl)
-            pipe.set(self._record + task_id, record.to_json(), ex=self.ttl)
+            pipe.set(self._record + task_id, stored, ex=self.ttl)
             pipe.zadd(self.pending_key, {task_id: now})
-            pipe.set(self._job + task_id, json.dumps(job), ex=self.ttl)
+            pipe.set(self._job + task_id, sent, ex=self.ttl)
             pipe.zadd(self.unqueued_key, {task_id: now})
 
         await self.grouped.execute(commands)
@@ -143,8 +142,10 @@ class RequestStore:
         """Take the right to answer `task_id`; None if answered or being answered."""
         # One round trip, and no claim written for a result that is not ours.
         keys = [self._record + task_id, self._claim + task_id]
+        # EVAL, not EVALSHA: in a transaction a script flushed by a Redis restart would
+        # fail every claim of the group (NOSCRIPT) instead of being loaded again.
         (raw,) = await self.grouped.execute(
-            lambda pipe: self._take(keys=keys, args=[self.claim_seconds], client=pipe)
+            lambda pipe: pipe.eval(_CLAIM, len(keys), *keys, self.claim_seconds)
         )
         return RequestRecord.from_json(raw) if raw else None
 
