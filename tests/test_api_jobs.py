@@ -8,6 +8,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from api.jobs import PREFIX, ApiJobs
@@ -28,9 +29,11 @@ def answer(text: str, src: str = "en") -> dict[str, Any]:
     return {"status": "SUCCESS", "result": {"ok": True, "text": text, "src": src}}
 
 
-async def jobs_on(url: str) -> tuple[Redis, ApiJobs, ResultListener]:
+async def jobs_on(url: str, *, flush: bool = True) -> tuple[Redis, ApiJobs, ResultListener]:
+    """An API replica's jobs and listener (`flush`: on an emptied database)."""
     redis = Redis.from_url(url)
-    await redis.flushdb()
+    if flush:
+        await redis.flushdb()
     producer = make_celery(Settings(redis_url=url), results=False)  # type: ignore[arg-type]
     requests = RequestStore(redis, ttl=600, prefix=PREFIX)
     jobs = ApiJobs(redis=redis, submitter=Submitter(producer, requests), ttl=600)
@@ -124,21 +127,27 @@ def test_a_part_recorded_before_records_carried_the_jobs_shape_is_still_gathered
     }
 
 
+@pytest.mark.parametrize("watching", ["before", "after"])
 def test_a_synchronous_call_wakes_with_a_result_another_replica_finished(
-    redis_server: RedisServer,
+    redis_server: RedisServer, watching: str
 ) -> None:
     """`translate` listens before queueing and reads nothing until woken: a replica that
-    delivers the answer wakes it through the shared channel."""
+    delivers the answer wakes it through the shared channel, and so does this process's
+    watcher subscribing only after the change was published (starting, or reconnecting
+    after Redis went away): subscribing makes every waiter look again."""
 
     async def scenario() -> tuple[Any, float]:
         redis, here, _ = await jobs_on(redis_server.url(DB))
-        _, _, their_listener = await jobs_on_same(redis_server.url(DB))
-        following = asyncio.create_task(here.follow())
-        await asyncio.sleep(0.2)  # subscribed
+        _, _, their_listener = await jobs_on(redis_server.url(DB), flush=False)
+        if watching == "before":
+            following = asyncio.create_task(here.follow())
+            await asyncio.sleep(0.2)  # subscribed
         calling = asyncio.create_task(here.translate(["hello"], "en", ["ru"], "chat", seconds=30))
         job_id = await queued_job(redis)
         started = asyncio.get_running_loop().time()
         await publish(redis, their_listener, {f"{job_id}.ru.0": answer("privet")})
+        if watching == "after":
+            following = asyncio.create_task(here.follow())
         done = await calling
         took = asyncio.get_running_loop().time() - started
         following.cancel()
@@ -149,40 +158,6 @@ def test_a_synchronous_call_wakes_with_a_result_another_replica_finished(
     assert done["status"] == "completed"
     assert done["result"] == {"source_lang": "en", "translations": {"ru": ["privet"]}}
     assert took < 5  # woken by the change, not by the 30 s deadline
-
-
-def test_a_change_published_before_the_watcher_subscribed_still_wakes_the_call(
-    redis_server: RedisServer,
-) -> None:
-    """A job finished elsewhere while this process's watcher was not subscribed (starting,
-    or reconnecting after Redis went away): subscribing makes every waiter look again."""
-
-    async def scenario() -> tuple[Any, float]:
-        redis, here, _ = await jobs_on(redis_server.url(DB))
-        _, _, their_listener = await jobs_on_same(redis_server.url(DB))
-        calling = asyncio.create_task(here.translate(["hello"], "en", ["ru"], "chat", seconds=30))
-        job_id = await queued_job(redis)
-        await publish(redis, their_listener, {f"{job_id}.ru.0": answer("privet")})
-        started = asyncio.get_running_loop().time()
-        following = asyncio.create_task(here.follow())  # subscribes only now
-        done = await calling
-        took = asyncio.get_running_loop().time() - started
-        following.cancel()
-        await redis.aclose()
-        return done, took
-
-    done, took = asyncio.run(scenario())
-    assert done["status"] == "completed"
-    assert took < 5
-
-
-async def jobs_on_same(url: str) -> tuple[Redis, ApiJobs, ResultListener]:
-    """A second replica's jobs and listener on the same Redis (no flush)."""
-    redis = Redis.from_url(url)
-    producer = make_celery(Settings(redis_url=url), results=False)  # type: ignore[arg-type]
-    requests = RequestStore(redis, ttl=600, prefix=PREFIX)
-    jobs = ApiJobs(redis=redis, submitter=Submitter(producer, requests), ttl=600)
-    return redis, jobs, ResultListener(redis, requests, {"api": jobs.collect})
 
 
 async def queued_job(redis: Redis) -> str:
