@@ -371,8 +371,7 @@ class ApiJobs:
                     # Changes published before this subscription were not heard: every
                     # waiter looks once more (one listening since before its job was
                     # queued reads nothing until woken).
-                    for job_id in list(self._waiting):
-                        self._wake(job_id)
+                    self._wake_all()
                     subscribed = 0
                     async for message in pubsub.listen():
                         if message["type"] == "message":
@@ -380,13 +379,11 @@ class ApiJobs:
                         elif message["type"] == "subscribe" and (subscribed := subscribed + 1) > 1:
                             # redis-py reconnected and subscribed again by itself (a Redis
                             # restart): changes published in between were not heard.
-                            for job_id in list(self._waiting):
-                                self._wake(job_id)
+                            self._wake_all()
             except (RedisError, OSError) as exc:
                 log.warning("job watcher lost Redis (%r); retrying in %.1fs", exc, delay)
                 # Anything may have finished meanwhile: let every waiter look again.
-                for job_id in list(self._waiting):
-                    self._wake(job_id)
+                self._wake_all()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
@@ -401,6 +398,10 @@ class ApiJobs:
                 continue
             waiter.final = shown or waiter.final
             waiter.event.set()
+
+    def _wake_all(self) -> None:
+        for job_id in list(self._waiting):
+            self._wake(job_id)
 
     async def _changed(self, job_id: str) -> None:
         self._wake(job_id)  # here at once; other replicas through the channel

@@ -8,7 +8,6 @@ import contextlib
 import time
 from collections.abc import Callable
 
-import pytest
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
@@ -93,26 +92,6 @@ def test_redis_away_fails_every_caller_of_the_round_trip() -> None:
     outcomes = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert len(outcomes) == 3
     assert all(isinstance(outcome, (RedisConnectionError, OSError)) for outcome in outcomes)
-
-
-@pytest.mark.parametrize("callers", [1, GROUP_AT_MOST + 1])
-def test_scripts_run_in_a_group(redis_server: RedisServer, callers: int) -> None:
-    """A script call on a pipeline queues its command only once awaited (claims do this)."""
-
-    async def scenario() -> list[list[object]]:
-        redis = Redis.from_url(redis_server.url(DB))
-        await redis.flushdb()
-        echo = redis.register_script("return ARGV[1]")
-        grouped = GroupedPipeline(redis)
-
-        def call(i: int) -> Callable[[Pipeline], object]:
-            return lambda pipe: echo(keys=[], args=[f"reply {i}"], client=pipe)
-
-        replies = await asyncio.gather(*(grouped.execute(call(i)) for i in range(callers)))
-        await redis.aclose()
-        return list(replies)
-
-    assert asyncio.run(scenario()) == [[f"reply {i}".encode()] for i in range(callers)]
 
 
 def test_a_caller_whose_commands_fail_to_build_fails_alone(redis_server: RedisServer) -> None:

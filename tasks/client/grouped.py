@@ -10,7 +10,6 @@ costs a round trip per group, and the first request waits for nobody.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 # while the rest are still being written.
 GROUP_AT_MOST = 64
 _REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, OSError)
-# Adds one caller's commands to the shared pipeline (an awaitable is awaited: a script
-# call on a pipeline queues its command when awaited).
+# Adds one caller's commands to the shared pipeline.
 Commands = Callable[[Pipeline], object]
 
 
@@ -76,8 +74,7 @@ class GroupedPipeline:
                     before = len(pipe.command_stack)
                     if not done.done():  # a caller cancelled meanwhile sends nothing
                         try:
-                            if inspect.isawaitable(added := commands(pipe)):
-                                await added  # a script: queued once awaited
+                            commands(pipe)
                         except Exception as exc:  # this caller's own fault: only it fails
                             del pipe.command_stack[before:]
                             done.set_exception(exc)
