@@ -47,11 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 
 from bench.redis_server import start_redis
+from bot.cli.launcher import worker_command
 from config import Settings
 from tasks.engine.base import EngineOptions, Translator, pick_device
 from tasks.engine.registry import load_translator
 from tasks.worker.metrics import MODEL_LOADS_KEY, STATS_KEY
-from tests.conftest import process_env, worker_proc
+from tests.conftest import process_env
 from tests.procs import Proc, free_port, python
 from tests.tiny_model import OPUS_DIMS, build_tiny_marian
 
@@ -263,7 +264,12 @@ def latencies(
 
 
 def start_stack(
-    stack: Stack, root: Path, template: str, engine: str, device: str, threads: int
+    stack: Stack,
+    root: Path,
+    template: str,
+    engine: str,
+    device: str,
+    worker: WorkerLayout,
 ) -> tuple[str, str]:
     """Start redis, the worker and the API; wait until they serve; (API URL, Redis URL)."""
     server, url = start_redis(root)
@@ -276,7 +282,6 @@ def start_stack(
         "DEVICE": device,
         "MODEL_CACHE": str(root),  # the raw run already converted the model for CT2
         "NUM_BEAMS": "1",
-        "TORCH_THREADS": str(threads),
         "BATCH_MAX_REQUESTS": str(BATCH),
         "CACHE_TTL": "0",  # every request translated, none served from the cache
         "API_RATE_PER_MINUTE": "0",  # N clients from one address: no rate limit
@@ -285,13 +290,40 @@ def start_stack(
         "API_PORT": str(port),
     }
     env.pop("BOT_TOKEN", None)  # the API needs no bot
-    stack.add(worker_proc("worker", env, root, concurrency=1).start())
+    env.pop("TORCH_THREADS", None)  # process_env's test value; the worker's own default
+    if worker.threads:
+        env["TORCH_THREADS"] = str(worker.threads)
+    # The worker as `tolmach run` starts it, unless --children says how many children.
+    extra = ["-c", str(worker.children)] if worker.children else []
+    stack.add(Proc("worker", worker_command(extra), env, root).start())
     client = redis.Redis.from_url(url)
-    stack.wait(lambda: client.hlen(MODEL_LOADS_KEY) >= 1, 300, "the worker's model")
+    stack.wait(
+        lambda: client.hlen(MODEL_LOADS_KEY) >= worker.expected_children,
+        300,
+        "every worker child's model",
+    )
     stack.add(Proc("api", python("-m", "api"), env, root).start())
     base = f"http://127.0.0.1:{port}"
     stack.wait(lambda: healthy(base), 60, "the API to answer /health")
     return base, url
+
+
+@dataclass(frozen=True)
+class WorkerLayout:
+    """How the worker runs: pool children (0: Celery's default, one per CPU) and
+    TORCH_THREADS (0: not set, the worker's default)."""
+
+    children: int = 0
+    threads: int = 0
+
+    @property
+    def expected_children(self) -> int:
+        return self.children or os.cpu_count() or 1
+
+    def describe(self) -> str:
+        children = self.children or f"{self.expected_children} (Celery's default)"
+        threads = self.threads or "not set (the worker's default)"
+        return f"1 worker process, {children} children, TORCH_THREADS {threads}"
 
 
 def worker_stats(url: str) -> tuple[int, int]:
@@ -307,8 +339,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=256, help="concurrent requests")
     parser.add_argument("--rounds", type=int, default=3, help="bursts, each between raw runs")
     parser.add_argument("--latency-requests", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="the raw engine's threads"
+    )
+    parser.add_argument(
+        "--children", type=int, default=0, help="worker children (0: as `tolmach run` starts it)"
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=0, help="the worker's TORCH_THREADS (0: unset)"
+    )
     args = parser.parse_args()
+    worker = WorkerLayout(args.children, args.worker_threads)
     if args.engine not in ("transformers", "ctranslate2"):
         parser.error("--engine: transformers or ctranslate2")
     device = os.environ.get("DEVICE", "cpu")
@@ -330,7 +371,7 @@ def main() -> None:
         translator = load_raw(model_dir, options, sentences(BATCH, offset=400_000))
         try:
             base, url = start_stack(
-                stack, root, str(root / "opus-mt-{src}-{tgt}"), args.engine, device, args.threads
+                stack, root, str(root / "opus-mt-{src}-{tgt}"), args.engine, device, worker
             )
             # Warm-up: connections, first calls, and a small burst through the batcher.
             for text in sentences(3, offset=200_000):
@@ -357,10 +398,10 @@ def main() -> None:
     throughput = statistics.median(r.ratio for r in rounds)
     latency = api_p50 / raw_p50
     print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads; "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; raw engine {args.threads} threads; "
         f"Python {platform.python_version()}; engine: {args.engine}; device: {resolved}"
         f" (DEVICE={device}); model: random weights, opus-mt-en-ru sizes, greedy, "
-        f"{OUTPUT_TOKENS} output tokens; 1 worker process (1 child), CACHE_TTL=0."
+        f"{OUTPUT_TOKENS} output tokens; {worker.describe()}; CACHE_TTL=0."
     )
     for number, run in enumerate(rounds, 1):
         print(
