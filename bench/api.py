@@ -2,7 +2,9 @@
 
 Builds a random-weight Marian model with the real opus-mt-en-ru sizes (as
 bench/engine.py), then starts the real stack on this machine — redis-server, one Celery
-worker process (one child), and `python -m api` on a free port — and measures:
+worker process started as `tolmach run` starts it (Celery's default of a child per core,
+TORCH_THREADS unset; `--children` and `--worker-threads` set them), and `python -m api`
+on a free port — and measures:
 
 1. throughput: N clients (connections opened first, then all sent together) each send
    one single-sentence `POST /translate` at once; sentences/s through the API vs the raw
@@ -15,7 +17,8 @@ worker process (one child), and `python -m api` on a free port — and measures:
 
 Every sentence is distinct and the worker runs with CACHE_TTL=0, so each request is
 translated (the translation cache serves none); the API's rate limit is off. The raw
-engine (the same model loaded in this process, same engine, device and threads) is timed
+engine (the same model loaded in this process, same engine and device, one translator
+with `--threads`, by default every core) is timed
 next to the API so both see the same load on the machine: its batched run just before
 and just after each burst, and each sequential request right after a raw batch-1 call of
 the same sentence; the in-process model is idle while the API is timed.

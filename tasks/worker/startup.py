@@ -66,9 +66,10 @@ def share_cores(children: int) -> None:
     Without TORCH_THREADS each child's torch (or CTranslate2) runs a thread per core,
     and OpenMP threads spin between operations by default: children spin on the cores
     the others need. On 2 cores, Celery's default of a child per core translated a
-    burst with transformers at 0.43 x the raw engine; with passive waiting, 0.81-0.84 x, and
-    a single request is as fast (bench/api.py). Must run before the engine's libraries
-    are imported (OpenMP reads it once); an OMP_WAIT_POLICY already set is kept.
+    burst with transformers at 0.43 x the raw engine; with passive waiting, 0.81-0.84 x,
+    for a single request a little slower (1.20 x raw instead of 1.10 x; bench/api.py).
+    Must run before the engine's libraries are imported (OpenMP reads it once); an
+    OMP_WAIT_POLICY already set is kept.
     """
     if children > 1 and "OMP_WAIT_POLICY" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
