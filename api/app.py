@@ -14,17 +14,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import documents, libre, seed, web
+from api.bodies import BodyLimit
 from api.metrics import ApiMetrics
 from api.services import create_services
 from config import Settings
+from tasks.client.admission import QueueFull, Refused
 from tasks.languages import known_names
-
-# Larger bodies are refused before they are read: the largest document, and some room
-# for the multipart envelope.
-ENVELOPE = 1024 * 1024
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -63,8 +60,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_api_route("/metrics", metrics.scrape, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(HTTPException, _errors)
     app.add_exception_handler(RedisError, _redis_down)
+    app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_middleware(metrics.middleware)
-    app.add_middleware(BodyLimit, limit=settings.document_byte_limit + ENVELOPE)
+    app.add_middleware(BodyLimit, settings=settings)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -75,41 +74,25 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-class BodyLimit:
-    """Refuses a body over `limit` bytes with 413: at once from its Content-Length, or as
-    soon as a chunked one grows past it (never read whole into memory)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        error = f"the request body is over the limit ({self.limit} bytes)"
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            response = JSONResponse({"error": error, "detail": error}, status_code=413)
-            await response(scope, receive, send)
-            return
-        received = 0
-
-        async def bounded() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise HTTPException(413, error)
-            return message
-
-        await self.app(scope, bounded, send)
-
-
 async def _redis_down(request: Request, exc: Exception) -> Response:
     """Redis away: a clear 503 in the API's shape, not a traceback."""
     error = "the translation service is unavailable right now; try again later"
     return JSONResponse({"error": error, "detail": error}, status_code=503)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """The admission policy's refusal: 503 with Retry-After when the queue is full,
+    else a 400 naming the problem."""
+    assert isinstance(exc, Refused)
+    if isinstance(exc, QueueFull):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return await _errors(request, HTTPException(503, str(exc), headers=headers))
+    return await _errors(request, HTTPException(400, f"Invalid request: {exc}"))
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    """JSON nested deeper than Python's parser goes: malformed input, not our fault."""
+    return await _errors(request, HTTPException(400, "Invalid JSON format: nested too deeply"))
 
 
 async def _errors(request: Request, exc: Exception) -> Response:

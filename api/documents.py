@@ -15,22 +15,32 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile as FormFile
 
 from api import languages
-from api.services import ApiServices, services_of
+from api.files import FilesFull
+from api.guard import Caller
+from api.services import ApiServices, owned, services_of
 from tasks.client.submit import QueueUnavailable
 from tasks.formats import supported_extensions
 
 router = APIRouter(prefix="/api", tags=["documents"])
 MB = 1024 * 1024
+# Seconds a client refused for want of room for files is told to wait.
+RETRY_FILES = 60
 
 
 async def accept_file(
-    services: ApiServices, request: Request, file: FormFile, source: str, target: str
+    services: ApiServices,
+    request: Request,
+    caller: Caller,
+    file: FormFile,
+    source: str,
+    target: str,
 ) -> str:
     """Check and queue an uploaded document; returns the job id.
 
     Raises:
         HTTPException: 400 (unknown format, empty, unknown language), 413 (too big),
-            503 (queue down).
+            429 (the caller holds its share of files), 503 (queue down, or no room
+            for files).
     """
     name = posixpath.basename(file.filename or "document")
     extension = posixpath.splitext(name)[1].lower()
@@ -44,13 +54,38 @@ async def accept_file(
     if not data:
         raise HTTPException(400, f"{name!r} is empty")
     src, tgt = languages.source(source), languages.target(target)
-    user = services.guard.webapp_user(request)
+    await services.guard.admission.check_targets(src, [tgt])
+    user = caller.user
     try:
         return await services.jobs.submit_file(
-            name, data, src, tgt, owner=user.id if user is not None else None
+            name,
+            data,
+            src,
+            tgt,
+            client=caller.client,
+            owner=user.id if user is not None else None,
+            by=caller.owner,
         )
+    except FilesFull as exc:
+        raise _files_full(services, exc) from None
     except QueueUnavailable:
         raise HTTPException(503, "the queue is unavailable; try again later") from None
+
+
+def _files_full(services: ApiServices, exc: FilesFull) -> HTTPException:
+    settings = services.settings
+    if exc.mine:
+        return HTTPException(
+            429,
+            f"You have {settings.api_files_per_client} files in progress or waiting for "
+            "download; fetch or cancel one first",
+            headers={"Retry-After": str(RETRY_FILES)},
+        )
+    return HTTPException(
+        503,
+        "The server holds as many files as it may right now; try again in a few minutes",
+        headers={"Retry-After": str(RETRY_FILES)},
+    )
 
 
 @router.post("/translate_file_async", status_code=202)
@@ -64,16 +99,25 @@ async def translate_file_async(
 ) -> dict[str, str]:
     """Queue a document; progress and the download URL come with its result."""
     services = services_of(request)
-    await services.guard.admit(request, x_api_key or api_key, [])
-    return {"task_id": await accept_file(services, request, file, source_lang, target_lang)}
+    caller = await services.guard.admit(request, x_api_key or api_key, [])
+    job_id = await accept_file(services, request, caller, file, source_lang, target_lang)
+    return {"task_id": job_id}
 
 
 @router.get("/file/{task_id}")
-async def download(task_id: str, request: Request) -> Response:
-    """The translated file of a completed document job."""
-    found = await services_of(request).jobs.file(task_id)
+async def download(
+    task_id: str,
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
+    api_key: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The translated file of a completed document job (kept a minute after this)."""
+    await owned(request, task_id, x_api_key or api_key)
+    jobs = services_of(request).jobs
+    found = await jobs.file(task_id)
     if found is None:
         raise HTTPException(404, f"no translated file for {task_id}")
+    await jobs.downloaded(task_id)
     return file_response(*found)
 
 

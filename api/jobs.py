@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from api.files import FileLedger
 from tasks.client.requests import RequestRecord
 from tasks.client.submit import QueueUnavailable, Submitter
 from tasks.connections import as_text
@@ -47,27 +48,41 @@ _META, _PARTS, _RESULT = PREFIX + "meta:", PREFIX + "parts:", PREFIX + "result:"
 _PROGRESS, _UPLOAD = PREFIX + "progress:", PREFIX + "upload:"
 CHANGED = PREFIX + "changed"
 FINAL = ("completed", "failed")
+# Seconds a downloaded file is kept for a second fetch.
+DOWNLOAD_GRACE = 60
 
 
 class ApiJobs:
     """Submits jobs, gathers their parts, and serves and streams their status."""
 
-    def __init__(self, *, redis: Redis, submitter: Submitter, ttl: int) -> None:
+    def __init__(
+        self, *, redis: Redis, submitter: Submitter, ttl: int, files: FileLedger, file_ttl: int
+    ) -> None:
         self.redis = redis
         self.submitter = submitter
         self.ttl = ttl
+        self.files = files
+        self.file_ttl = file_ttl
         self._waiting: defaultdict[str, set[_Waiter]] = defaultdict(set)
 
     async def submit(
-        self, texts: list[str], src: str, targets: list[str], queue: str, *, html: bool = False
+        self,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        *,
+        html: bool = False,
+        owner: str | None = None,
     ) -> str:
-        """Queue a text job (`html`: the texts are HTML, tags kept); returns its id.
+        """Queue a text job (`html`: the texts are HTML, tags kept; `owner`: the key or
+        user it belongs to); returns its id.
 
         Raises:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
-        await self._submit_text(job_id, texts, src, targets, queue, html)
+        await self._submit_text(job_id, texts, src, targets, queue, html, owner)
         return job_id
 
     async def translate(
@@ -92,16 +107,29 @@ class ApiJobs:
         job_id = uuid.uuid4().hex
         waiter = self._listen(job_id, early=True)
         try:
-            await self._submit_text(job_id, texts, src, targets, queue, html)
+            await self._submit_text(job_id, texts, src, targets, queue, html, None)
             deadline = time.monotonic() + seconds
             return await self._await(job_id, waiter, deadline, look=False)
         finally:
             self._unlisten(job_id, waiter)
 
     async def _submit_text(
-        self, job_id: str, texts: list[str], src: str, targets: list[str], queue: str, html: bool
+        self,
+        job_id: str,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        html: bool,
+        owner: str | None,
     ) -> None:
-        meta = {"type": "text", "texts": len(texts), "targets": targets, "source_lang": src}
+        meta = {
+            "type": "text",
+            "texts": len(texts),
+            "targets": targets,
+            "source_lang": src,
+            "client": owner,
+        }
         try:
             await self._submit_parts(job_id, meta, texts, queue, html)
         except QueueUnavailable:
@@ -135,28 +163,51 @@ class ApiJobs:
                 also = {}
 
     async def submit_file(
-        self, name: str, data: bytes, src: str, tgt: str, *, owner: int | None = None
+        self,
+        name: str,
+        data: bytes,
+        src: str,
+        tgt: str,
+        *,
+        client: str,
+        owner: int | None = None,
+        by: str | None = None,
     ) -> str:
-        """Queue a document job (`owner`: the Mini App user it belongs to); returns its id.
+        """Queue a document job; returns its id. `client`: who holds the file (its
+        share of the files budget); `owner`: the Mini App user it belongs to; `by`:
+        the key or user that may read its result.
 
         Raises:
+            FilesFull: no room for the file (nothing was queued).
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
-        meta = {"type": "document", "source_lang": src, "name": name, "owner": owner}
+        await self.files.admit(_UPLOAD + job_id, len(data), client)
+        meta = {
+            "type": "document",
+            "source_lang": src,
+            "name": name,
+            "owner": owner,
+            "client": by,
+        }
         request = DocumentRequest(
             file_path="", file_name=name, src=src, tgt=tgt, upload_key=_UPLOAD + job_id
         )
         record = RequestRecord(DOCUMENT_KIND, {"job": job_id})
-        await self.submitter.submit(
-            record,
-            DOCUMENT,
-            [job_id, dict(request)],
-            queue=QUEUE_DOCUMENTS,
-            task_id=job_id,
-            send_as=prepare_id(job_id),
-            also={_META + job_id: _stamped(meta), _UPLOAD + job_id: data},
-        )
+        try:
+            await self.submitter.submit(
+                record,
+                DOCUMENT,
+                [job_id, dict(request)],
+                queue=QUEUE_DOCUMENTS,
+                task_id=job_id,
+                send_as=prepare_id(job_id),
+                also={_META + job_id: _stamped(meta), _UPLOAD + job_id: data},
+            )
+        except QueueUnavailable:
+            with contextlib.suppress(RedisError, OSError):
+                await self.files.forget(_UPLOAD + job_id)
+            raise
         return job_id
 
     async def submit_detect(self, texts: list[str]) -> str:
@@ -202,6 +253,7 @@ class ApiJobs:
         await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
         await self.submitter.requests.done(job_id)
         await self.redis.delete(_UPLOAD + job_id)
+        await self.files.forget(_UPLOAD + job_id)
         return True
 
     async def collect(self, task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
@@ -237,8 +289,9 @@ class ApiJobs:
         job_id = record.context["job"]
         result = meta.get("result") if meta.get("status") == "SUCCESS" else None
         if isinstance(result, dict) and result.get("ok"):
-            # The bytes stay under the worker's key until the job expires.
-            await self.redis.expire(str(result["key"]), self.ttl)
+            # The bytes stay under the worker's key until downloaded, or API_FILE_TTL.
+            await self.redis.expire(str(result["key"]), self.file_ttl)
+            await self.files.replace(_UPLOAD + job_id, str(result["key"]))
             done = {
                 "source_lang": result["src"],
                 "target_lang": result["tgt"],
@@ -251,6 +304,7 @@ class ApiJobs:
             failed = result if isinstance(result, dict) else {"ok": False, "error": "internal"}
             error = describe(failed)
             await self._finish(job_id, {"status": "failed", "task_id": job_id, "error": error})
+            await self.files.forget(_UPLOAD + job_id)
         await self.redis.delete(_UPLOAD + job_id)
 
     async def file_progress(
@@ -286,6 +340,21 @@ class ApiJobs:
             return {"status": "pending", "task_id": job_id}
         total = job["texts"] * len(job["targets"])
         return {"status": "progress", "task_id": job_id, "progress": {"done": done, "total": total}}
+
+    async def client(self, job_id: str) -> str | None:
+        """The key or Mini App user (`k:…`, `u:…`) a job belongs to; None: anyone's."""
+        job = await self._meta(job_id)
+        found = job.get("client") if job is not None else None
+        return found if isinstance(found, str) else None
+
+    async def downloaded(self, job_id: str) -> None:
+        """A job's file was fetched: it goes after a short grace (a retried fetch, the
+        page's "Send to chat"), not after API_FILE_TTL."""
+        raw = await self.redis.get(_RESULT + job_id)
+        result = json.loads(raw).get("result") if raw is not None else None
+        if isinstance(result, dict) and "file_key" in result:
+            await self.redis.expire(str(result["file_key"]), DOWNLOAD_GRACE)
+            await self.files.forget(str(result["file_key"]))
 
     async def owner(self, job_id: str) -> int | None:
         """The Mini App user a document job belongs to (None: anyone's, or no such job)."""

@@ -1,11 +1,15 @@
 """API keys, kept in Redis: `tolmach keys add|list|remove` writes them, the API reads them.
 
-A key carries its own limits: requests per minute and characters per request (0: the
-deployment's defaults).
+Only a key's SHA-256 digest is stored: a read of Redis (a backup, a replica) gives
+no key that works. A key carries its own limits: requests per minute and characters
+per request (0: the deployment's defaults). `id` (the digest's first 12 hex digits)
+names a key in listings and logs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -16,16 +20,27 @@ from redis.asyncio import Redis
 from tasks.connections import as_text
 
 KEYS = "tolmach:api:keys"
+ID_LENGTH = 12
 
 
 @dataclass(frozen=True)
 class ApiKey:
-    """One key and what it may do."""
+    """One key (by its digest) and what it may do."""
 
-    key: str
+    digest: str
     per_minute: float = 0
     chars: int = 0
     created: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """The key's public name: the start of its digest."""
+        return self.digest[:ID_LENGTH]
+
+
+def digest_of(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class KeyStore:
@@ -34,23 +49,62 @@ class KeyStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def add(self, *, per_minute: float = 0, chars: int = 0) -> ApiKey:
-        """Create a key (random, URL-safe)."""
-        key = ApiKey(secrets.token_urlsafe(24), per_minute, chars, time.time())
-        await self.redis.hset(KEYS, key.key, json.dumps(asdict(key)))
-        return key
+    async def add(self, *, per_minute: float = 0, chars: int = 0) -> tuple[str, ApiKey]:
+        """Create a key (random, URL-safe); returns it (shown once) and its record."""
+        secret = secrets.token_urlsafe(24)
+        key = ApiKey(digest_of(secret), per_minute, chars, time.time())
+        await self.redis.hset(KEYS, key.digest, json.dumps(asdict(key)))
+        return secret, key
 
-    async def get(self, key: str) -> ApiKey | None:
-        """A key, or None when there is no such key."""
-        raw = await self.redis.hget(KEYS, key)
-        return ApiKey(**json.loads(raw)) if raw is not None else None
+    async def get(self, secret: str) -> ApiKey | None:
+        """The key `secret` is, or None when there is no such key."""
+        digest = digest_of(secret)
+        raw = await self.redis.hget(KEYS, digest)
+        if raw is None:
+            return await self._upgrade(secret, digest)
+        key = _load(raw)
+        # The lookup was by digest already; compare once more in constant time so no
+        # path through here depends on how much of a guess was right.
+        return key if hmac.compare_digest(key.digest, digest) else None
 
     async def all(self) -> list[ApiKey]:
         """Every key, oldest first."""
         stored = await self.redis.hgetall(KEYS)
-        keys = [ApiKey(**json.loads(v)) for v in stored.values()]
+        keys = [_load(v) for v in stored.values()]
         return sorted(keys, key=lambda k: k.created)
 
-    async def remove(self, key: str) -> bool:
-        """Delete a key; False when there was none."""
-        return bool(await self.redis.hdel(KEYS, as_text(key)))
+    async def remove(self, key_or_id: str) -> bool:
+        """Delete a key, named by itself or by its id; False when there was none."""
+        name = as_text(key_or_id)
+        if await self.redis.hdel(KEYS, digest_of(name)):
+            return True
+        if len(name) >= ID_LENGTH:
+            for key in await self.all():
+                if key.id == name[:ID_LENGTH] and key.digest.startswith(name):
+                    return bool(await self.redis.hdel(KEYS, key.digest))
+        return False
+
+    async def _upgrade(self, secret: str, digest: str) -> ApiKey | None:
+        """A key stored in clear by an earlier version: stored as a digest from now on."""
+        raw = await self.redis.hget(KEYS, secret)
+        if raw is None:
+            return None
+        old = json.loads(raw)
+        if "digest" in old:  # a digest sent as a key: digests are not keys
+            return None
+        key = _load(json.dumps({**old, "digest": digest}))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(KEYS, digest, json.dumps(asdict(key)))
+            pipe.hdel(KEYS, secret)
+            await pipe.execute()
+        return key
+
+
+def _load(raw: bytes | str) -> ApiKey:
+    data = json.loads(raw)
+    return ApiKey(
+        str(data["digest"]),
+        float(data.get("per_minute", 0)),
+        int(data.get("chars", 0)),
+        float(data.get("created", 0.0)),
+    )

@@ -7,6 +7,7 @@ from fastapi import HTTPException
 from tasks.languages import resolve, suggest
 
 AUTO = "auto"
+MAX_NAME = 64
 
 
 def source(raw: str) -> str:
@@ -24,6 +25,8 @@ def target(raw: str) -> str:
     Raises:
         HTTPException: 400 naming the unknown language (and the close match, if any).
     """
+    if len(raw) > MAX_NAME:  # no language is named at such length; skip the matching
+        raise HTTPException(400, f"{raw[:MAX_NAME]}… is not a language")
     code = resolve(raw)
     if code is None:
         close = suggest(raw)

@@ -82,8 +82,8 @@ async def translate(request: Request) -> dict[str, Any]:
     text_format = params.get("format") or "text"
     if text_format not in FORMATS:
         raise HTTPException(400, f"{text_format} format is not supported")
-    await services.guard.admit(request, params.get("api_key"), texts)
     src, tgt = languages.source(str(source)), languages.target(str(target))
+    await services.guard.admit(request, _key(params), texts, src=src, targets=[tgt])
     try:
         html = text_format == "html"
         status = await services.jobs.translate(
@@ -104,6 +104,12 @@ async def translate(request: Request) -> dict[str, Any]:
     return answer
 
 
+def _key(params: dict[str, Any]) -> str | None:
+    """The `api_key` field, when it is a string."""
+    key = params.get("api_key")
+    return key if isinstance(key, str) else None
+
+
 def _alternatives(params: dict[str, Any]) -> int:
     try:
         return max(int(params.get("alternatives") or 0), 0)
@@ -119,8 +125,10 @@ async def detect(request: Request) -> list[dict[str, Any]]:
     services = services_of(request)
     params = await fields(request)
     q = _required(params, "q")
-    texts = [" ".join(q)] if isinstance(q, list) else [str(q)]
-    await services.guard.admit(request, params.get("api_key"), texts)
+    if not all(isinstance(text, str) for text in (q if isinstance(q, list) else [q])):
+        raise HTTPException(400, "Invalid request: q must be a string or a list of strings")
+    texts = [" ".join(q)] if isinstance(q, list) else [q]
+    await services.guard.admit(request, _key(params), texts)
     try:
         job_id = await services.jobs.submit_detect(texts)
     except QueueUnavailable:
@@ -167,8 +175,8 @@ async def translate_file(request: Request) -> dict[str, str]:
     if not target:
         raise HTTPException(400, "Invalid request: missing target parameter")
     api_key = form.get("api_key")
-    await services.guard.admit(request, api_key if isinstance(api_key, str) else None, [])
-    job_id = await accept_file(services, request, file, source, target)
+    caller = await services.guard.admit(request, api_key if isinstance(api_key, str) else None, [])
+    job_id = await accept_file(services, request, caller, file, source, target)
     _finished(await services.jobs.wait(job_id, FILE_WITHIN))
     return {"translatedFileUrl": str(request.url_for("download_file", filename=job_id))}
 
@@ -176,9 +184,11 @@ async def translate_file(request: Request) -> dict[str, str]:
 @router.get("/download_file/{filename}", name="download_file")
 async def download_file(filename: str, request: Request) -> Response:
     """The file `translate_file` named."""
-    found = await services_of(request).jobs.file(filename)
+    jobs = services_of(request).jobs
+    found = await jobs.file(filename)
     if found is None:
         raise HTTPException(400, "Invalid filename")
+    await jobs.downloaded(filename)
     return file_response(*found)
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api import languages
-from api.services import services_of
+from api.services import owned, services_of
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUE_INLINE
 
@@ -44,14 +44,25 @@ async def translate_async(
 ) -> dict[str, str]:
     """Queue the texts into every target; the answer is a task id."""
     services = services_of(request)
-    await services.guard.admit(request, x_api_key or api_key, body.texts)
+    if len(body.target_langs) > services.settings.max_targets:
+        raise HTTPException(
+            400, f"target_langs: at most {services.settings.max_targets} targets per request"
+        )
     src = languages.source(body.source_lang)
     targets = list(dict.fromkeys(languages.target(t) for t in body.target_langs))
+    caller = await services.guard.admit(
+        request, x_api_key or api_key, body.texts, src=src, targets=targets
+    )
     if any(not text.strip() for text in body.texts):
         raise HTTPException(400, "texts: every text must have characters to translate")
     try:
         job_id = await services.jobs.submit(
-            body.texts, src, targets, QUEUES[body.priority], html=body.format == "html"
+            body.texts,
+            src,
+            targets,
+            QUEUES[body.priority],
+            html=body.format == "html",
+            owner=caller.owner,
         )
     except QueueUnavailable:
         raise HTTPException(503, "the queue is unavailable; try again later") from None
@@ -63,31 +74,50 @@ async def result(
     task_id: str,
     request: Request,
     wait: Annotated[float, Query(ge=0.0, le=MAX_WAIT, description="long-poll this long")] = 0.0,
+    x_api_key: Annotated[str | None, Header()] = None,
+    api_key: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any] | JSONResponse:
     """`pending`, `progress`, `completed` (with the result) or `failed` (with the error)."""
-    status = await services_of(request).jobs.wait(task_id, wait)
+    services = services_of(request)
+    caller = await owned(request, task_id, x_api_key or api_key)
+    if wait > 0:
+        with services.guard.stream(caller):
+            status = await services.jobs.wait(task_id, wait)
+    else:
+        status = await services.jobs.status(task_id)
     if status is None:
         return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
     return status
 
 
 @router.get("/result/{task_id}/events", response_model=None)
-async def events(task_id: str, request: Request) -> StreamingResponse | JSONResponse:
+async def events(
+    task_id: str,
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
+    api_key: Annotated[str | None, Query()] = None,
+) -> StreamingResponse | JSONResponse:
     """Server-Sent Events: each `data:` is what `GET /api/result/{id}` would answer, on
     every change; the stream ends after the `completed` or `failed` event."""
-    jobs = services_of(request).jobs
+    services = services_of(request)
+    caller = await owned(request, task_id, x_api_key or api_key)
+    jobs = services.jobs
     if await jobs.status(task_id) is None:
         return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+    guard = services.guard
+    guard.check_stream(caller)  # 429 now, while a status can still say so
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = None
-        async for status in jobs.watch(task_id, keepalive=KEEPALIVE):
-            data = json.dumps(status)
-            if data == last:
-                yield ": keepalive\n\n"
-                continue
-            last = data
-            yield f"data: {data}\n\n"
+        # Taken inside the stream, so it is given back however the stream ends.
+        with guard.stream(caller):
+            async for status in jobs.watch(task_id, keepalive=KEEPALIVE):
+                data = json.dumps(status)
+                if data == last:
+                    yield ": keepalive\n\n"
+                    continue
+                last = data
+                yield f"data: {data}\n\n"
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

@@ -1,5 +1,6 @@
-"""Telegram Mini App sign-in: `initData` checked as Telegram documents it, and a
-translated file sent to the user's chat through the Bot API (plain HTTP, no aiogram).
+"""Telegram Mini App sign-in: `initData` checked as Telegram documents it.
+
+(A file sent to the user's chat goes through the bot's own Bot: `tasks.telegram`.)
 
 https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app:
 the secret key is HMAC-SHA256("WebAppData", bot token); the hash is HMAC-SHA256 of the
@@ -14,8 +15,6 @@ import json
 import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
-
-import aiohttp
 
 # initData older than this is refused: a leaked one stops working within a day.
 MAX_AGE = 86_400
@@ -75,28 +74,3 @@ def _digest(fields: dict[str, str], bot_token: str) -> str:
     check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
     secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
     return hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-
-
-async def send_document(
-    api_url: str, bot_token: str, chat_id: int, name: str, data: bytes, caption: str
-) -> None:
-    """Send a file to a chat as the bot.
-
-    Raises:
-        aiohttp.ClientError: Telegram could not be reached, or refused the file.
-    """
-    form = aiohttp.FormData()
-    form.add_field("chat_id", str(chat_id))
-    form.add_field("caption", caption)
-    form.add_field("document", data, filename=name)
-    url = f"{api_url}/bot{bot_token}/sendDocument"
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.post(url, data=form) as response,
-    ):
-        answer = await response.json(content_type=None)
-        if not answer.get("ok"):
-            raise aiohttp.ClientResponseError(
-                response.request_info, (), status=response.status, message=str(answer)
-            )

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from bot.errors import Busy, RateLimited
 from config import Settings
-from tasks.client.broker import queued_total
+from tasks.client.admission import Admission, QueueFull
 from tasks.client.buckets import Bucket, TokenBuckets
 
 _NOTICE = "tolmach:notice:"
@@ -27,8 +27,6 @@ class Rates:
     user_burst: int
     chat_per_minute: float
     chat_burst: int
-    max_queue_depth: int
-    busy_retry_after: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Rates:
@@ -38,17 +36,16 @@ class Rates:
             settings.rate_user_burst,
             settings.rate_chat_per_minute,
             settings.rate_chat_burst,
-            settings.max_queue_depth,
-            settings.busy_retry_after,
         )
 
 
 class Limiter:
     """Admits a request or raises RateLimited / Busy."""
 
-    def __init__(self, redis: Redis, rates: Rates) -> None:
+    def __init__(self, redis: Redis, rates: Rates, admission: Admission) -> None:
         self.redis = redis
         self.rates = rates
+        self.admission = admission
         self.buckets = TokenBuckets(redis)
 
     async def admit(self, user_id: int | None, chat_id: int | None, group: bool) -> None:
@@ -73,11 +70,11 @@ class Limiter:
         raise RateLimited(seconds, await self.first_notice(who, seconds))
 
     async def _check_queue(self, user_id: int | None) -> None:
-        if not self.rates.max_queue_depth:
-            return
-        if await queued_total(self.redis) >= self.rates.max_queue_depth:
-            seconds = self.rates.busy_retry_after
-            raise Busy(seconds, await self.first_notice(f"busy:{user_id}", seconds))
+        try:
+            await self.admission.check_queue()  # the ceiling every front end applies
+        except QueueFull as exc:
+            seconds = exc.retry_after
+            raise Busy(seconds, await self.first_notice(f"busy:{user_id}", seconds)) from None
 
     async def first_notice(self, who: str, seconds: int) -> bool:
         """True only for the first refusal while the wait lasts."""

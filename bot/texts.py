@@ -50,6 +50,11 @@ ALREADY_IN_LANGUAGE_NO_MODEL = N_(
     "translates from it. /languages shows what it can translate."
 )
 TEXT_TOO_LONG = N_("The text is too long: {length} characters, the limit is {limit}.")
+INVALID_TEXT = N_(
+    "The text holds characters that cannot be translated (control characters or broken "
+    "Unicode). Remove them and send it again."
+)
+TOO_MUCH_WORK = N_("That is too much at once: send fewer languages or a shorter text.")
 QUEUE_UNAVAILABLE = N_("The translation service is unavailable right now. Please try again later.")
 RATE_LIMITED = N_(
     "You are sending requests faster than I can take them. Please wait {seconds} s; "

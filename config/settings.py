@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     cache_ttl: int = Field(default=7 * 86_400, ge=0)
     detect_languages: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_text_chars: int = Field(default=4096, ge=1)
+    # One request's work: characters × targets, and targets, at most (every front end).
+    request_char_budget: int = Field(default=100_000, ge=1)
+    max_targets: int = Field(default=10, ge=1)
     task_soft_time_limit: int = Field(default=120, ge=1)
     reply_ttl: int = Field(default=86_400, ge=60)
     inline_debounce: float = Field(default=0.35, ge=0)
@@ -72,11 +75,23 @@ class Settings(BaseSettings):
     api_port: int = Field(default=5000, ge=1, le=65535)
     # required: every call needs a key; optional: keys raise a caller's limits; off.
     api_keys: Literal["required", "optional", "off"] = "off"
-    api_char_limit: int = Field(default=5000, ge=1)  # characters in one request
+    # Characters in one text; never above MAX_TEXT_CHARS, which workers enforce.
+    api_char_limit: int = Field(default=5000, ge=1)
     api_batch_limit: int = Field(default=64, ge=1)  # texts in one request
-    # Requests per minute of a client address without a key (0: unlimited).
-    api_rate_per_minute: float = Field(default=120, ge=0)
+    # Requests per minute of a client address without a key (0: unlimited, as
+    # LibreTranslate: overload is met by MAX_QUEUE_DEPTH, not by refusing a client).
+    api_rate_per_minute: float = Field(default=0, ge=0)
     api_rate_burst: int = Field(default=30, ge=1)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # FORWARDED_ALLOW_IPS); none by default, so no client picks its own address.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Long-polls and event streams one client (key, Mini App user or address) may hold.
+    api_streams_per_client: int = Field(default=8, ge=1)
+    # Bytes of uploads and translated files the API keeps in Redis at once, files one
+    # client may have there, and how long a translated file waits for its download.
+    api_files_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    api_files_per_client: int = Field(default=4, ge=1)
+    api_file_ttl: int = Field(default=3600, ge=60)
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The page's public https address: the bot's menu button and /app open it (Mini App).
     webapp_url: str | None = None
@@ -128,6 +143,7 @@ class Settings(BaseSettings):
         "allowed_chats",
         "redis_sentinels",
         "api_cors_origins",
+        "forwarded_allow_ips",
         mode="before",
     )
     @classmethod

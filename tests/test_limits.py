@@ -16,6 +16,7 @@ from bot.errors import Busy, RateLimited
 from bot.limits import Limiter, Rates
 from config import Settings
 from tasks.client.access import AllowList
+from tasks.client.admission import Admission, Policy
 from tests.conftest import TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator
 from tests.ops import start_bot, start_worker
@@ -24,16 +25,17 @@ from tests.procs import Proc, free_port
 DB = 8  # a database of its own: the session's bot must not claim these requests
 SCRATCH_DB = 9  # unit tests of the limiter; no worker listens here
 ALLOWED_USER, ALLOWED_GROUP = 501, -600
-RATES = Rates(
-    user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3, max_queue_depth=0,
-    busy_retry_after=30,
-)  # fmt: skip
+RATES = Rates(user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3)
+DEFAULTS = Settings()
 
 
-async def _limiter(server: RedisServer, rates: Rates) -> tuple[Redis, Limiter]:
+async def _limiter(
+    server: RedisServer, rates: Rates, policy: Policy | None = None
+) -> tuple[Redis, Limiter]:
     redis = Redis.from_url(server.url(SCRATCH_DB))
     await redis.flushdb()
-    return redis, Limiter(redis, rates)
+    admission = Admission(redis, policy or Policy.from_settings(DEFAULTS))
+    return redis, Limiter(redis, rates, admission)
 
 
 async def _outcomes(limiter: Limiter, calls: list[tuple[int, int, bool]]) -> list[object]:
@@ -59,7 +61,7 @@ def test_user_bucket_admits_a_burst_then_tells_once(redis_server: RedisServer) -
 
 
 def test_bucket_refills_with_time(redis_server: RedisServer) -> None:
-    fast = Rates(120, 1, 0, 1, 0, 30)  # 2 tokens a second
+    fast = Rates(120, 1, 0, 1)  # 2 tokens a second
 
     async def scenario() -> list[object]:
         redis, limiter = await _limiter(redis_server, fast)
@@ -83,10 +85,11 @@ def test_group_bucket_is_shared_by_its_members(redis_server: RedisServer) -> Non
 
 
 def test_full_queues_make_the_bot_busy(redis_server: RedisServer) -> None:
-    rates = Rates(0, 1, 0, 1, max_queue_depth=5, busy_retry_after=42)
+    rates = Rates(0, 1, 0, 1)
+    policy = Policy.from_settings(Settings(max_queue_depth=5, busy_retry_after=42))
 
     async def scenario() -> list[object]:
-        redis, limiter = await _limiter(redis_server, rates)
+        redis, limiter = await _limiter(redis_server, rates, policy)
         async with redis:
             await redis.rpush("chat", *["x"] * 3)
             await redis.rpush("documents", *["x"] * 2)

@@ -12,6 +12,7 @@ from bot.chat.typing_indicator import TypingIndicator
 from bot.context import ReplyContext
 from bot.errors import NoTarget, TextTooLong, UsageError
 from bot.parsing import AUTO, TranslateCommand
+from tasks.client.admission import InvalidText, Policy, invalid_problem
 from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.client.submit import Submitter
 from tasks.contract import TranslateOptions
@@ -27,13 +28,13 @@ class TranslateFlow:
         prefs: PrefsStore,
         sources: SourceStore,
         typing: TypingIndicator,
-        max_chars: int,
+        policy: Policy,
     ) -> None:
         self.submitter = submitter
         self.prefs = prefs
         self.sources = sources
         self.typing = typing
-        self.max_chars = max_chars
+        self.policy = policy
 
     async def command(self, message: Message, request: TranslateCommand, locale: str) -> None:
         """`/translate …`, possibly as a reply to the message to translate."""
@@ -45,6 +46,7 @@ class TranslateFlow:
         targets = request.targets or await self._default_targets(message)
         if not targets:
             raise NoTarget
+        self.policy.check_work([text], targets)  # before any of them is queued
         reply_to = message.message_id
         for tgt in targets:
             label = tgt if len(targets) > 1 else None
@@ -118,8 +120,10 @@ class TranslateFlow:
         kind: str = "translate",
         buttons: bool = False,
     ) -> None:
-        if len(original.text) > self.max_chars:
-            raise TextTooLong(len(original.text), self.max_chars)
+        if len(original.text) > self.policy.max_chars:
+            raise TextTooLong(len(original.text), self.policy.max_chars)
+        if (problem := invalid_problem(original.text)) is not None:
+            raise InvalidText(0, problem)
         source_id = await self.sources.save(original) if buttons else None
         context = ReplyContext(
             chat_id=message.chat.id,

@@ -62,7 +62,7 @@ def add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--chars", type=int, default=0, help="characters per request")
     actions.add_parser("list", help="the keys and their limits")
     remove = actions.add_parser("remove", help="delete a key")
-    remove.add_argument("key")
+    remove.add_argument("key", help="the key, or its id from `keys list`")
 
 
 def manage_keys(args: argparse.Namespace) -> int:
@@ -78,12 +78,12 @@ def manage_keys(args: argparse.Namespace) -> int:
         try:
             store = KeyStore(redis)
             if args.keys_command == "add":
-                key = await store.add(per_minute=args.per_minute, chars=args.chars)
-                print(key.key)
+                secret, _ = await store.add(per_minute=args.per_minute, chars=args.chars)
+                print(secret)  # shown once: only its digest is stored
             elif args.keys_command == "list":
                 for key in await store.all():
                     limits = f"{key.per_minute or 'default'}/min, {key.chars or 'default'} chars"
-                    print(f"{key.key}  {limits}")
+                    print(f"{key.id}  {limits}")
             elif not await store.remove(args.key):
                 print(f"error: no key {args.key}", file=sys.stderr)
                 return 1

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from bot import errors, texts
 from bot.documents.flow import DocumentRefused
 from bot.i18n import Texts
+from tasks.client import admission
 from tasks.client.submit import QueueUnavailable
 
 router = Router(name=__name__)
@@ -34,6 +35,10 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
             return phrases(texts.SAME_LANGUAGE, locale, code=code)
         case errors.TextTooLong(length=length, limit=limit):
             return phrases(texts.TEXT_TOO_LONG, locale, length=length, limit=limit)
+        case admission.InvalidText():
+            return phrases(texts.INVALID_TEXT, locale)
+        case admission.TooMuchWork():
+            return phrases(texts.TOO_MUCH_WORK, locale)
         case QueueUnavailable() | RedisError():
             return phrases(texts.QUEUE_UNAVAILABLE, locale)
         case errors.AdminsOnly():
@@ -53,7 +58,7 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
 async def on_error(event: ErrorEvent, phrases: Texts, locale: str = "en") -> None:
     """Reply to the message that failed; log what was not a typed error."""
     error = event.exception
-    if not isinstance(error, errors.BotError | QueueUnavailable):
+    if not isinstance(error, errors.BotError | QueueUnavailable | admission.Refused):
         log.error("handler failed", exc_info=error)
     if isinstance(error, errors.TryLater) and not error.notify:
         return  # told once already; the rest of the burst is dropped quietly
