@@ -41,7 +41,7 @@ async def _telegram_session(app: FastAPI) -> AsyncIterator[None]:
     finally:
         sender: FileSender | None = getattr(app.state, "telegram", None)
         if sender is not None:
-            pass  # EXPERIMENT
+            await sender.close()
 
 
 router = APIRouter(tags=["web page"], lifespan=_telegram_session)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import I18n
 from celery import Celery
 from redis.asyncio import Redis
@@ -27,7 +25,6 @@ from bot.inline.flow import InlineFlow
 from bot.limits import Limiter, Rates
 from bot.middlewares.dedupe import OncePerMessage
 from bot.middlewares.gate import Gate, Throttle
-from bot.middlewares.retries import RetryTelegram
 from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.celery_app import make_celery
@@ -37,6 +34,7 @@ from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore
 from tasks.client.submit import Submitter
 from tasks.connections import async_redis
+from tasks.telegram.session import create_bot as create_bot  # one way, shared with the API
 
 
 @dataclass(kw_only=True)
@@ -57,15 +55,6 @@ class Services:
     flow: TranslateFlow
     inline: InlineFlow
     documents: DocumentFlow
-
-
-def create_bot(settings: Settings) -> Bot:
-    """The aiogram Bot, talking to TELEGRAM_API_URL (a local Bot API server works);
-    every call it makes goes through one retry policy (`RetryTelegram`)."""
-    assert settings.bot_token is not None, "load_settings(need_bot_token=True) checks this"
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(RetryTelegram())
-    return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
 def create_services(settings: Settings, bot: Bot) -> Services:

@@ -1,18 +1,19 @@
-"""The one retry policy of the bot's Telegram calls (`bot.middlewares.retries`), on the
+"""The one retry policy of the bot's Telegram calls (`tasks.telegram.retries`), on the
 session middleware chain aiogram runs: 429s waited out, 5xx retried, some calls once."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import AnswerInlineQuery, SendChatAction, SendMessage, TelegramMethod
 
-from bot.middlewares import retries
-from bot.middlewares.retries import RetryTelegram
+from tasks.telegram import retries
+from tasks.telegram.retries import RetryTelegram
 from tests.conftest import TOKEN
 
 
@@ -85,3 +86,14 @@ def test_deadline_bound_and_cosmetic_calls_go_once(
     with pytest.raises(TelegramRetryAfter):
         call(telegram, method)
     assert telegram.calls == 1 and no_sleeping == []
+
+
+def test_a_retried_error_is_logged_without_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    """aiohttp's errors can carry the request URL, and the Bot API's URLs carry the token."""
+    url = f"http://127.0.0.1:1/bot{TOKEN}/sendMessage"
+    telegram = Telegram(TelegramNetworkError(SEND, f"InvalidURL: {url}"))
+    with caplog.at_level(logging.WARNING, logger=retries.__name__):
+        assert call(telegram, SEND) is True
+    [line] = caplog.messages
+    assert "sendMessage" in line and "<redacted>" in line
+    assert TOKEN.partition(":")[2] not in caplog.text

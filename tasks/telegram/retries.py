@@ -1,4 +1,5 @@
-"""One retry policy for every call the bot makes to Telegram: an aiogram session middleware.
+"""One retry policy for every call the bot makes to Telegram, from any front end: an
+aiogram session middleware.
 
 A 429 is waited out for as long as Telegram says; a network error or a 5xx is retried
 with backoff (1, 2, 4, 8 s), then raised. Calls with a deadline or a patience of their
@@ -6,6 +7,9 @@ own are passed through once: long polling (aiogram backs off by itself), the cal
 start-up check retries itself (`bot.server.startup`: getMe, set/deleteWebhook),
 inline/callback answers (useless once late) and cosmetic calls (the typing indicator,
 the command menu), which must never hold up a request.
+
+A logged error is redacted first: aiohttp's errors can carry the request URL, and the
+Bot API's URLs carry the token.
 """
 
 from __future__ import annotations
@@ -76,6 +80,14 @@ class RetryTelegram(BaseRequestMiddleware):
             except (TelegramNetworkError, TelegramServerError) as exc:
                 if attempt == self.attempts - 1:
                     raise
-                log.warning("%s failed (%r); retrying in %ss", name, exc, 2**attempt)
+                reason = redact(f"{type(exc).__name__}: {exc}", bot.token)
+                log.warning("%s failed (%s); retrying in %ss", name, reason, 2**attempt)
                 await asyncio.sleep(2**attempt)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def redact(text: str, token: str) -> str:
+    """`text` without the bot token: its secret part (after the colon) is cut out
+    wherever it appears, whole token or not."""
+    secret = token.partition(":")[2] or token
+    return text.replace(secret, "<redacted>") if secret else text
