@@ -26,7 +26,9 @@ class TranslationCache:
     @staticmethod
     def key(namespace: str, text: str) -> str:
         """Cache key for a text under a namespace (engine, models, beams, pair)."""
-        digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        # surrogatepass: a text with a lone surrogate (valid JSON, not valid Unicode) must
+        # get a key of its own, not raise for the whole batch it came in.
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         return f"{PREFIX}{hashlib.blake2b(namespace.encode(), digest_size=8).hexdigest()}:{digest}"
 
     def get_many(self, namespace: str, texts: list[str]) -> list[str | None]:

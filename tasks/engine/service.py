@@ -80,7 +80,8 @@ class TranslationService:
         return self.translate_many([Job(text, src, tgt)])[0]
 
     def translate_many(self, jobs: list[Job]) -> list[TranslateResult]:
-        """Translate every job; a job's failure never affects the others."""
+        """Translate every job; a job's `TranslationError` never affects the others,
+        anything else raises for the whole call (the worker then halves the batch)."""
         planned: list[_Planned | TranslateFailed] = [self._plan(job) for job in jobs]
         by_route: dict[tuple[Step, ...], list[int]] = defaultdict(list)
         for i, item in enumerate(planned):

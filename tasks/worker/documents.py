@@ -39,7 +39,8 @@ from tasks.worker.document_state import (
     source_language,
     uploaded,
 )
-from tasks.worker.runtime import app, redis_client, service, settings
+from tasks.worker.isolate import translate_isolated
+from tasks.worker.runtime import REDIS_DOWN, app, redis_client, service, settings
 
 log = get_task_logger(__name__)
 # Parsing and writing a large document may take longer than one translation.
@@ -155,7 +156,7 @@ def translate_chunk(task_id: str, index: int, src: str, tgt: str) -> dict[str, i
     jobs = [Job(text, src, tgt) for text in doc.segments(index)]
     out: list[str] | dict[str, str]
     try:
-        results = document_service().translate_many(jobs)
+        results = translate_isolated(document_service().translate_many, jobs, REDIS_DOWN)
         failed = [r for r in results if not r["ok"]]
         out = {"error": failed[0]["error"]} if failed else [str(r.get("text")) for r in results]
     except Exception:  # record it: the build task words it for the user

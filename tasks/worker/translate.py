@@ -18,6 +18,7 @@ from celery_batches import SimpleRequest
 from tasks.contract import DETECT, QUEUE_CHAT, TRANSLATE, TranslateFailed, TranslateResult
 from tasks.engine.service import Job
 from tasks.worker.batches import Requeue, SafeBatches
+from tasks.worker.isolate import translate_isolated, unusable
 from tasks.worker.metrics import STATS_KEY, record_batch
 from tasks.worker.results import store_all
 from tasks.worker.retry import retry_delay
@@ -41,13 +42,13 @@ def translate(requests: list[SimpleRequest]) -> Requeue:
     jobs = [_job(request) for request in requests]
     valid = [job for job in jobs if job is not None]
     try:
-        done = iter(service().translate_many(valid))
+        done = iter(translate_isolated(service().translate_many, valid, REDIS_DOWN))
         results: list[TranslateResult] = [next(done) if job else _bad_request() for job in jobs]
     except REDIS_DOWN as exc:
         log.warning("batch of %d met Redis down (%r); requeued", len(requests), exc)
         return Requeue(request.id for request in requests)
     except Exception:
-        # The batch must never fail silently: every request still gets an answer.
+        # Out of time (halves would be too), or no service: every request still gets an answer.
         log.exception("batch of %d failed", len(requests))
         results = [TranslateFailed(ok=False, error="internal") for _ in requests]
     again = Requeue()
@@ -122,6 +123,9 @@ def _job(request: SimpleRequest) -> Job | None:
         return None
     skip = options.get("skip") or []
     fallback = options.get("fallback")
+    # Any producer may send tasks: what front ends refuse is refused here too.
+    if any(unusable(a) for a in args) or (isinstance(fallback, str) and unusable(fallback)):
+        return None
     return Job(
         text=args[0],
         src=args[1],
