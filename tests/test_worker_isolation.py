@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from config import Settings
 from tasks.celery_app import make_celery
-from tasks.contract import QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, TranslateResult, translate_args
+from tasks.contract import (
+    DETECT,
+    QUEUE_CHAT,
+    RESULT_KEY_PREFIX,
+    TRANSLATE,
+    TranslateResult,
+    translate_args,
+)
 from tasks.engine.base import EngineOptions
 from tasks.engine.cache import TranslationCache
 from tasks.engine.registry import ModelRegistry
@@ -158,3 +165,19 @@ def test_a_burst_with_unusable_texts_fails_only_those(
 def stats(client: redis.Redis) -> dict[str, int]:
     raw: dict[Any, Any] = client.hgetall(STATS_KEY)
     return {k.decode(): int(v) for k, v in raw.items()}
+
+
+@pytest.mark.e2e
+def test_detect_answers_the_other_texts_of_a_task_with_a_lone_surrogate(
+    worker: Proc, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    app = make_celery(Settings(redis_url=redis_server.url()), results=False)  # type: ignore[arg-type]
+    texts = [SURROGATES[0], "Good morning, dear friends! How are you today?"]
+    key = RESULT_KEY_PREFIX + app.send_task(DETECT, args=[texts], queue=QUEUE_CHAT).id
+    wait_until(lambda: client.exists(key) == 1, 60, "the detection")
+    answer = json.loads(client.get(key) or b"")
+    assert answer["status"] == "SUCCESS", answer
+    bad, good = answer["result"]
+    assert bad == []
+    assert good[0]["language"] == "en", good

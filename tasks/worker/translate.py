@@ -142,12 +142,15 @@ def _bad_request() -> TranslateResult:
 
 @app.task(name=DETECT, acks_late=True)
 def detect(texts: list[str]) -> list[list[dict[str, Any]]]:
-    """The likeliest languages of each text, `{"language", "confidence"}` (0 to 100)."""
+    """The likeliest languages of each text, `{"language", "confidence"}` (0 to 100);
+    none for a text no detector can take (the rest are still answered)."""
     detector = service().detector
     return [
         [
             {"language": code, "confidence": round(100 * value, 1)}
             for code, value in detector.candidates(str(text))
         ]
+        if not unusable(str(text))
+        else []
         for text in texts
     ]
