@@ -27,6 +27,8 @@ from tasks.telegram.retries import ATTEMPTS
 from tests.conftest import NUM_BEAMS, TOKEN
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python, wait_until
+from tests.test_api import multipart
+from tests.test_web import _up, chromium, open_page
 from tests.tiny_model import reference_translate
 
 pytestmark = pytest.mark.e2e
@@ -70,8 +72,6 @@ def api(
     stack_env: dict[str, str], worker: Proc, logdir: Path, telegram: BotApiEmulator
 ) -> Iterator[Api]:
     """The API, and a file it translated for USER (sent as often as the tests like)."""
-    from tests.test_api import multipart
-
     port = free_port()
     env = {**stack_env, "API_PORT": str(port), "TELEGRAM_API_URL": telegram.url}
     proc = Proc("send-to-chat-api", python("-m", "api"), env, logdir).start()
@@ -89,14 +89,6 @@ def api(
         assert json.loads(got.read())["status"] == "completed"
     yield api
     proc.stop()
-
-
-def _up(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(base + "/health", timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def send(api: Api, user_id: int = USER) -> tuple[int, bytes, dict[str, str]]:
@@ -168,8 +160,6 @@ def test_a_429_is_waited_out_and_the_file_sent_once(api: Api, telegram: BotApiEm
 
 
 def test_the_page_shows_the_words_and_never_the_token(api: Api, telegram: BotApiEmulator) -> None:
-    from tests.test_web import chromium, open_page
-
     driver: WebDriver = chromium("en-US")
     try:
         open_page(driver, api.base)
