@@ -6,12 +6,14 @@ workers' document task, which answers like any other job.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
+from redis.exceptions import RedisError
 from starlette.datastructures import UploadFile as FormFile
 
 from api import languages
@@ -48,28 +50,37 @@ async def accept_file(
         known = ", ".join(sorted(e.lstrip(".") for e in supported_extensions()))
         raise HTTPException(400, f"{name!r}: unknown file format; supported: {known}")
     limit = services.settings.document_byte_limit
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise HTTPException(413, f"{name!r} is over the size limit ({limit / MB:.0f} MB)")
-    if not data:
-        raise HTTPException(400, f"{name!r} is empty")
+    too_big = HTTPException(413, f"{name!r} is over the size limit ({limit / MB:.0f} MB)")
+    if file.size is not None and file.size > limit:
+        raise too_big
     src, tgt = languages.source(source), languages.target(target)
     await services.guard.admission.check_targets(src, [tgt])
-    user = caller.user
-    try:
-        return await services.jobs.submit_file(
-            name,
-            data,
-            src,
-            tgt,
-            client=caller.client,
-            owner=user.id if user is not None else None,
-            by=caller.owner,
-        )
+    jobs = services.jobs
+    try:  # room is taken before the upload is read into memory
+        job_id = await jobs.reserve_file(file.size or limit, caller.client)
     except FilesFull as exc:
         raise _files_full(services, exc) from None
+    try:
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise too_big
+        if not data:
+            raise HTTPException(400, f"{name!r} is empty")
+        user = caller.user
+        owner = user.id if user is not None else None
+        await jobs.submit_file(job_id, name, data, src, tgt, owner=owner, by=caller.owner)
     except QueueUnavailable:
+        await _release(services, job_id)
         raise HTTPException(503, "the queue is unavailable; try again later") from None
+    except BaseException:
+        await _release(services, job_id)
+        raise
+    return job_id
+
+
+async def _release(services: ApiServices, job_id: str) -> None:
+    with contextlib.suppress(RedisError, OSError):
+        await services.jobs.release_file(job_id)
 
 
 def _files_full(services: ApiServices, exc: FilesFull) -> HTTPException:

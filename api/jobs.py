@@ -162,27 +162,38 @@ class ApiJobs:
                 )
                 also = {}
 
+    async def reserve_file(self, size: int, client: str) -> str:
+        """Room for an upload of `size` bytes held for `client`; returns the id of the
+        job it will be (before the upload is read into memory).
+
+        Raises:
+            FilesFull: no room for it.
+        """
+        job_id = uuid.uuid4().hex
+        await self.files.admit(_UPLOAD + job_id, size, client)
+        return job_id
+
+    async def release_file(self, job_id: str) -> None:
+        """Give back a reservation whose upload was refused or never queued."""
+        await self.files.forget(_UPLOAD + job_id)
+
     async def submit_file(
         self,
+        job_id: str,
         name: str,
         data: bytes,
         src: str,
         tgt: str,
         *,
-        client: str,
         owner: int | None = None,
         by: str | None = None,
-    ) -> str:
-        """Queue a document job; returns its id. `client`: who holds the file (its
-        share of the files budget); `owner`: the Mini App user it belongs to; `by`:
-        the key or user that may read its result.
+    ) -> None:
+        """Queue document job `job_id` (reserved); `owner`: the Mini App user it
+        belongs to; `by`: the key or user that may read its result.
 
         Raises:
-            FilesFull: no room for the file (nothing was queued).
             QueueUnavailable: Redis could not take the job.
         """
-        job_id = uuid.uuid4().hex
-        await self.files.admit(_UPLOAD + job_id, len(data), client)
         meta = {
             "type": "document",
             "source_lang": src,
@@ -194,21 +205,15 @@ class ApiJobs:
             file_path="", file_name=name, src=src, tgt=tgt, upload_key=_UPLOAD + job_id
         )
         record = RequestRecord(DOCUMENT_KIND, {"job": job_id})
-        try:
-            await self.submitter.submit(
-                record,
-                DOCUMENT,
-                [job_id, dict(request)],
-                queue=QUEUE_DOCUMENTS,
-                task_id=job_id,
-                send_as=prepare_id(job_id),
-                also={_META + job_id: _stamped(meta), _UPLOAD + job_id: data},
-            )
-        except QueueUnavailable:
-            with contextlib.suppress(RedisError, OSError):
-                await self.files.forget(_UPLOAD + job_id)
-            raise
-        return job_id
+        await self.submitter.submit(
+            record,
+            DOCUMENT,
+            [job_id, dict(request)],
+            queue=QUEUE_DOCUMENTS,
+            task_id=job_id,
+            send_as=prepare_id(job_id),
+            also={_META + job_id: _stamped(meta), _UPLOAD + job_id: data},
+        )
 
     async def submit_detect(self, texts: list[str]) -> str:
         """Queue language detection of `texts`; returns the job id.

@@ -195,9 +195,10 @@ async def download_file(filename: str, request: Request) -> Response:
 @router.get("/frontend/settings")
 async def frontend_settings(request: Request) -> dict[str, Any]:
     """What LibreTranslate's web page (and libretranslate-aio) read of the server."""
-    settings = services_of(request).settings
+    services = services_of(request)
+    settings = services.settings
     return {
-        "charLimit": settings.api_char_limit,
+        "charLimit": services.guard.text_limit(None),
         "frontendTimeout": 500,
         "apiKeys": settings.api_keys != "off",
         "keyRequired": settings.api_keys == "required",

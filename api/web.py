@@ -56,9 +56,10 @@ async def page() -> FileResponse:
 @router.get("/api/web/config")
 async def config(request: Request) -> dict[str, Any]:
     """What the page needs to know of this deployment."""
-    settings = services_of(request).settings
+    services = services_of(request)
+    settings = services.settings
     return {
-        "char_limit": settings.api_char_limit,
+        "char_limit": services.guard.text_limit(None),
         "formats": sorted(supported_extensions()),
         "max_file_bytes": settings.document_byte_limit,
     }

@@ -29,6 +29,7 @@ from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.client.access import AllowList
+from tasks.client.admission import Admission, Policy
 from tasks.client.listener import ResultListener
 from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore
@@ -67,7 +68,8 @@ def create_services(settings: Settings, bot: Bot) -> Services:
     i18n = create_i18n()
     phrases = Texts(i18n)
     typing = TypingIndicator(bot)
-    limiter = Limiter(redis, Rates.from_settings(settings))
+    policy = Policy.from_settings(settings)  # the same admission policy as the API's
+    limiter = Limiter(redis, Rates.from_settings(settings), Admission(redis, policy))
     board = ProgressBoard(bot)
     return Services(
         redis=redis,
@@ -86,7 +88,7 @@ def create_services(settings: Settings, bot: Bot) -> Services:
             prefs=prefs,
             sources=SourceStore(redis, settings.reply_ttl),
             typing=typing,
-            max_chars=settings.max_text_chars,
+            policy=policy,
         ),
         inline=InlineFlow(
             submitter=submitter,
