@@ -95,7 +95,7 @@ def _brings_key(scope: Scope, headers: dict[bytes, bytes]) -> bool:
     if headers.get(b"x-api-key") or headers.get(b"x-telegram-init-data"):
         return True
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return bool(query.get("api_key"))
+    return bool(query.get("api_key") or query.get("init_data"))
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, status: int, error: str) -> None:

@@ -58,7 +58,10 @@ class Guard:
         Raises:
             HTTPException: 401 for forged or stale initData (or no bot token to check it).
         """
-        init_data = request.headers.get("x-telegram-init-data")
+        # The query's form is for what a browser fetches itself (a stream, a link).
+        init_data = request.headers.get("x-telegram-init-data") or request.query_params.get(
+            "init_data"
+        )
         if not init_data:
             return None
         token = self.settings.bot_token

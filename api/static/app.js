@@ -66,6 +66,13 @@ function languageName(code) {
   }
 }
 
+// A URL the browser fetches by itself (a stream, a download link) sends no headers:
+// inside Telegram it carries initData in the query, so the server knows whose job it is.
+function signed(url) {
+  if (!state.initData) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}init_data=${encodeURIComponent(state.initData)}`;
+}
+
 function headers(json = false) {
   const found = json ? { "Content-Type": "application/json" } : {};
   if (state.initData) found["X-Telegram-Init-Data"] = state.initData;
@@ -299,7 +306,7 @@ async function upload(file) {
 
 function follow(taskId) {
   state.events?.close();
-  const events = new EventSource(`/api/result/${taskId}/events`);
+  const events = new EventSource(signed(`/api/result/${taskId}/events`));
   state.events = events;
   events.onmessage = (message) => {
     const status = JSON.parse(message.data);
@@ -341,7 +348,7 @@ function finished(result) {
   $("job-status").textContent = t("done");
   $("cancel").hidden = true;
   const link = $("download");
-  link.href = result.download_url;
+  link.href = signed(result.download_url);
   link.download = name;
   link.textContent = t("download", { name });
   link.hidden = false;
