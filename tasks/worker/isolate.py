@@ -22,7 +22,7 @@ from tasks.engine.service import Job
 log = get_task_logger(__name__)
 # Lone surrogates (not Unicode: no encoding holds them, so neither Redis nor a tokenizer
 # can take them) and control characters other than whitespace (\t \n \v \f \r): NUL
-# and the like are no text, and every front end refuses them too.
+# and the like are no text. Front ends refuse them too, but any producer may send tasks.
 _UNUSABLE = re.compile("[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 TranslateMany = Callable[[list[Job]], list[TranslateResult]]
