@@ -5,6 +5,7 @@ Both sides import this module; it must stay free of torch, transformers and aiog
 
 from __future__ import annotations
 
+import re
 from typing import Literal, NotRequired, TypedDict
 
 TRANSLATE = "tolmach.translate"
@@ -140,3 +141,15 @@ def chunk_id(task_id: str, index: int) -> str:
 def document_key(task_id: str, part: str) -> str:
     """Redis key of one piece of a document's state (`chunks`, `result`, `cancelled`…)."""
     return f"tolmach:doc:{task_id}:{part}"
+
+
+# What no text may hold: lone surrogates (not Unicode: no encoding holds them, so neither
+# Redis nor a tokenizer takes them) and control characters other than whitespace
+# (\t \n \v \f \r). Front ends refuse them; workers answer them `bad_request`, as any
+# producer may send tasks.
+UNUSABLE = re.compile("[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def unusable(text: str) -> bool:
+    """Whether `text` cannot be translated as it is (lone surrogates, control characters)."""
+    return UNUSABLE.search(text) is not None

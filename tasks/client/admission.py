@@ -9,7 +9,6 @@ a `Refused` its own way (the bot in the user's language, the API as a 4xx/503).
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,9 +17,7 @@ from redis.asyncio import Redis
 from config import Settings
 from tasks.catalog import CATALOG_KEY, Catalog, reachable
 from tasks.client.broker import queued_total
-
-# Characters a text may hold beside printable ones: tab, line breaks.
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+from tasks.contract import UNUSABLE
 
 
 class Refused(Exception):
@@ -80,14 +77,14 @@ class QueueFull(Refused):
 
 def invalid_problem(text: str) -> str | None:
     """What makes `text` untranslatable (a lone surrogate, NUL, a control character),
-    or None. Such text breaks encoders and tokenizers, and would fail in a shared batch."""
-    for char in text:
-        if "\ud800" <= char <= "\udfff":
-            return f"holds a lone surrogate (U+{ord(char):04X}), which is not valid Unicode"
-        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
-            name = "NUL" if char == "\0" else f"U+{ord(char):04X}"
-            return f"holds a control character ({name})"
-    return None
+    or None. Such text breaks encoders and tokenizers; workers would refuse it."""
+    found = UNUSABLE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return f"holds a lone surrogate (U+{code:04X}), which is not valid Unicode"
+    return f"holds a control character ({'NUL' if code == 0 else f'U+{code:04X}'})"
 
 
 @dataclass(frozen=True)

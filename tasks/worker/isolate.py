@@ -10,27 +10,16 @@ more engine calls, and a half that succeeded is never translated again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 
-from tasks.contract import TranslateFailed, TranslateResult
+from tasks.contract import TranslateFailed, TranslateResult, unusable
 from tasks.engine.service import Job
 
 log = get_task_logger(__name__)
-# Lone surrogates (not Unicode: no encoding holds them, so neither Redis nor a tokenizer
-# can take them) and control characters other than whitespace (\t \n \v \f \r): NUL
-# and the like are no text. Front ends refuse them too, but any producer may send tasks.
-_UNUSABLE = re.compile("[\ud800-\udfff\x00-\x08\x0e-\x1f\x7f-\x9f]")
-
 TranslateMany = Callable[[list[Job]], list[TranslateResult]]
-
-
-def unusable(text: str) -> bool:
-    """Whether `text` cannot be translated as it is (lone surrogates, control characters)."""
-    return _UNUSABLE.search(text) is not None
 
 
 def translate_isolated(
