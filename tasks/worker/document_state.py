@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,7 +65,10 @@ def download(api_url: str, token: str, file_path: str, name: str, limit: int) ->
             raise FileTooBig(name, os.path.getsize(file_path), limit)
         with open(file_path, "rb") as local:
             return local.read()
-    url = f"{api_url}/file/bot{token}/{file_path.lstrip('/')}"
+    # Quoted: a path with spaces or control characters must not make urllib raise an
+    # error that quotes the URL, and so the token.
+    path = urllib.parse.quote(file_path.lstrip("/"), safe="/")
+    url = f"{api_url}/file/bot{token}/{path}"
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
             return _read_bounded(response, name, limit)
@@ -72,6 +76,10 @@ def download(api_url: str, token: str, file_path: str, name: str, limit: int) ->
         if 400 <= exc.code < 500:
             raise DownloadFailed(f"{name!r}: the Bot API answered {exc.code}") from None
         raise OSError(f"Bot API file route answered {exc.code}") from None
+    except urllib.error.URLError as exc:  # its reason, never its URL
+        raise OSError(f"Bot API file route unreachable: {type(exc.reason).__name__}") from None
+    except ValueError:  # http.client's InvalidURL quotes the URL
+        raise DownloadFailed(f"{name!r}: the Bot API gave an unusable file path") from None
 
 
 def uploaded(client: redis.Redis, key: str, name: str) -> bytes:
