@@ -64,3 +64,31 @@ def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
     assert not over, f"batches over {BATCH} requests: {over} (all sizes: {sizes}, {took:.1f} s)"
     # The child was kept busy: most requests waited for a full batch.
     assert sizes.get(f"{float(BATCH)}", 0) >= 2, sizes
+
+
+@pytest.mark.e2e
+def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
+    redis_server: RedisServer, model_template: str, logdir: Path
+) -> None:
+    client = redis_server.client(DB)
+    client.flushdb()
+    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    # The knob under test, far longer than a translation: an idle worker must not wait it.
+    env.update(PRELOAD_PAIRS="en-ru", BATCH_WAIT_MS="4000")
+    proc = worker_proc("worker-no-wait", env, logdir, concurrency=1).start()
+    try:
+        wait_worker_ready(redis_server.url(DB), proc)
+        app: Celery = make_celery(Settings(redis_url=redis_server.url(DB)), results=False)  # type: ignore[arg-type]
+        took = []
+        for i in range(3):  # one at a time, each to an idle worker
+            started = time.monotonic()
+            task = app.send_task(
+                TRANSLATE, args=translate_args(f"Hello {i}.", "en", "ru"), queue=QUEUE_CHAT
+            )
+            wait_until(
+                lambda t=task.id: client.exists(RESULT_KEY_PREFIX + t) == 1, 30, "the answer"
+            )
+            took.append(time.monotonic() - started)
+    finally:
+        proc.stop()
+    assert max(took) < 2.0, took  # well under BATCH_WAIT_MS

@@ -1,10 +1,11 @@
 """celery-batches' `Batches`, made to survive broker reconnects and lost children.
 
-Requests gather while every child is busy: celery-batches flushes whatever arrived each
-`flush_interval`, so a burst that meets a busy child becomes many small batches queued
-behind it, each a model call of its own. Held back, they become one batch of up to
-`flush_every` when a child frees (a model call costs about the same for 4 or 64); the
-rest wait for the next.
+A request that finds a child idle is flushed at once: an idle worker adds no wait.
+Requests gather only while every child is busy: celery-batches would flush whatever
+arrived each `flush_interval`, so a burst that meets a busy child would become many small
+batches queued behind it, each a model call of its own. Held back, they become one batch
+of up to `flush_every` when a child frees (a model call costs about the same for 4 or
+64); the rest wait for the next.
 
 Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 - A broker reconnect clears the consumer's timer, flush timer included, but Batches
@@ -91,7 +92,15 @@ class SafeBatches(Batches):
         self._tref = None
         if self._buffer.qsize() or self._pending.qsize():
             self._tref = consumer.timer.call_repeatedly(self.flush_interval, self._do_flush)
-        return handler
+
+        def on_message(*args: Any, **kwargs: Any) -> None:
+            handler(*args, **kwargs)
+            # No wait when a child is idle: nothing would join the batch that a free
+            # child could not take next. While every child is busy, `_do_flush` holds
+            # the requests back and they gather into the next batch.
+            self._do_flush()
+
+        return on_message
 
     def flush(self, requests: Collection[Request]) -> Any:
         """Run a batch in the pool; acknowledge, or requeue what was not answered."""
