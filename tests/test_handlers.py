@@ -175,6 +175,13 @@ def test_one_task_per_target_each_labelled(stack: Stack) -> None:
         ("/translate", PHRASES(texts.USAGE, "en")),
         ("/translate en>en same", PHRASES(texts.SAME_LANGUAGE, "en", code="en")),
         ("/translate en>xyzzy hello", PHRASES(texts.UNKNOWN_LANGUAGE, "en", code="xyzzy")),
+        # Text that would fail at a worker, and one request buying too much work.
+        ("/translate en>ru Hello \ud800 world", PHRASES(texts.INVALID_TEXT, "en")),
+        ("/translate en>ru Nul \x00 inside", PHRASES(texts.INVALID_TEXT, "en")),
+        (
+            "/translate en>ru,de,fr,es,it,pl,uk,cs,nl,sv,fi Hello",
+            PHRASES(texts.TOO_MUCH_WORK, "en"),
+        ),
     ],
 )
 def test_bad_commands_get_a_clear_reply_and_queue_nothing(
