@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api import languages
+from api.responses import SafeJSONResponse
 from api.services import owned, services_of
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUE_INLINE
@@ -86,7 +87,7 @@ async def result(
     else:
         status = await services.jobs.status(task_id)
     if status is None:
-        return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+        return SafeJSONResponse({"detail": f"no task {task_id}"}, status_code=404)
     return status
 
 
@@ -103,7 +104,7 @@ async def events(
     caller = await owned(request, task_id, x_api_key or api_key)
     jobs = services.jobs
     if await jobs.status(task_id) is None:
-        return JSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+        return SafeJSONResponse({"detail": f"no task {task_id}"}, status_code=404)
     guard = services.guard
     guard.check_stream(caller)  # 429 now, while a status can still say so
 

@@ -51,10 +51,13 @@ def validate(init_data: str, bot_token: str, *, now: float | None = None) -> Web
     try:
         signed_at = int(fields.get("auth_date", ""))
         user = json.loads(fields["user"])
+        language = user.get("language_code")
         found = WebAppUser(
-            int(user["id"]), user.get("language_code"), str(user.get("first_name", ""))
+            int(user["id"]),
+            language if isinstance(language, str) else None,
+            str(user.get("first_name", "")),
         )
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError):  # any shape
         raise InvalidInitData("no user in initData") from None
     age = (now if now is not None else time.time()) - signed_at
     if age > MAX_AGE:
