@@ -8,9 +8,9 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.responses import SafeJSONResponse
 from config import Settings
 
 KB = 1024
@@ -20,8 +20,15 @@ SMALL = 64 * KB
 ENVELOPE = 1024 * KB
 # The most bytes JSON spends on one character: a surrogate pair's two `\uXXXX`.
 BYTES_PER_CHAR = 12
-TEXT_ROUTES = ("/translate", "/detect", "/api/translate_async")
-FILE_ROUTES = ("/translate_file", "/api/translate_file_async")
+# DeepL's under each of its base URLs (api/deepl_common.py's PREFIXES).
+_DEEPL = ("/v2", "/v2/v2")
+TEXT_ROUTES = ("/translate", "/detect", "/api/translate_async", *(p + "/translate" for p in _DEEPL))
+FILE_ROUTES = (
+    "/translate_file",
+    "/api/translate_file_async",
+    "/document",
+    *(p + "/document" for p in _DEEPL),
+)
 # Routes whose key can only come in a header or the query: a keyless call is refused
 # before its body is read. (LibreTranslate's clients put `api_key` in the body: those
 # bodies are read, within the route's limit, to find it.)
@@ -100,7 +107,7 @@ def _brings_key(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 
 async def _answer(scope: Scope, receive: Receive, send: Send, status: int, error: str) -> None:
     """An error in both shapes the API's clients read (`error` and `detail`)."""
-    response = JSONResponse(
+    response = SafeJSONResponse(
         {"error": error, "detail": error}, status_code=status, headers={"Connection": "close"}
     )
     await response(scope, receive, send)

@@ -118,6 +118,7 @@ class Guard:
         Raises:
             HTTPException: 401, 403 (see `caller`), 429 (rate), 400 (too many texts).
             Refused: the policy's refusal (the app answers it as a 400 or 503).
+            QuotaExceeded: 456, the key's characters this month would pass its quota.
         """
         caller = await self.caller(request, api_key)
         await self._rate(caller)
@@ -133,6 +134,8 @@ class Guard:
             policy.check_work(texts, targets)
             await self.admission.check_targets(src, targets)
         await self.admission.check_queue()
+        if caller.key is not None:  # its monthly quota, whichever dialect spends it
+            await self.keys.spend(caller.key, sum(map(len, texts)) * max(1, len(targets)))
         return caller
 
     def text_limit(self, key: ApiKey | None) -> int:

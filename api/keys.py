@@ -1,9 +1,10 @@
 """API keys, kept in Redis: `tolmach keys add|list|remove` writes them, the API reads them.
 
 Only a key's SHA-256 digest is stored: a read of Redis (a backup, a replica) gives
-no key that works. A key carries its own limits: requests per minute and characters
-per request (0: the deployment's defaults). `id` (the digest's first 12 hex digits)
-names a key in listings and logs.
+no key that works. A key carries its own limits: requests per minute, characters
+per request (0: the deployment's defaults) and characters per calendar month (UTC;
+0: no quota), counted in Redis for every dialect the key is used with. `id` (the
+digest's first 12 hex digits) names a key in listings and logs.
 """
 
 from __future__ import annotations
@@ -15,12 +16,33 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
+from fastapi import HTTPException
 from redis.asyncio import Redis
 
 from tasks.connections import as_text
 
 KEYS = "tolmach:api:keys"
+# Characters a key spent in a month: one counter per key and month, gone after it.
+SPENT = "tolmach:api:spent:"
+MONTH_TTL = 40 * 86_400
 ID_LENGTH = 12
+# Adds the characters unless that passes the quota (ARGV[2]; 0: none), atomically:
+# concurrent requests cannot both slip under it. -1: refused.
+_SPEND = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local quota = tonumber(ARGV[2])
+if quota > 0 and used + tonumber(ARGV[1]) > quota then return -1 end
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return total
+"""
+
+
+class QuotaExceeded(HTTPException):
+    """A key's characters this month would pass its quota: 456, as DeepL answers."""
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(456, f"Quota exceeded: {quota} characters per month for this key")
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,7 @@ class ApiKey:
     per_minute: float = 0
     chars: int = 0
     created: float = 0.0
+    per_month: int = 0
 
     @property
     def id(self) -> str:
@@ -49,10 +72,12 @@ class KeyStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def add(self, *, per_minute: float = 0, chars: int = 0) -> tuple[str, ApiKey]:
+    async def add(
+        self, *, per_minute: float = 0, chars: int = 0, per_month: int = 0
+    ) -> tuple[str, ApiKey]:
         """Create a key (random, URL-safe); returns it (shown once) and its record."""
         secret = secrets.token_urlsafe(24)
-        key = ApiKey(digest_of(secret), per_minute, chars, time.time())
+        key = ApiKey(digest_of(secret), per_minute, chars, time.time(), per_month)
         await self.redis.hset(KEYS, key.digest, json.dumps(asdict(key)))
         return secret, key
 
@@ -66,6 +91,22 @@ class KeyStore:
         # The lookup was by digest already; compare once more in constant time so no
         # path through here depends on how much of a guess was right.
         return key if hmac.compare_digest(key.digest, digest) else None
+
+    async def spend(self, key: ApiKey, chars: int) -> None:
+        """Count `chars` against the key's month.
+
+        Raises:
+            QuotaExceeded: they would pass its monthly quota (nothing is counted).
+        """
+        if chars <= 0:
+            return
+        found = await self.redis.eval(_SPEND, 1, _month(key), chars, key.per_month, MONTH_TTL)
+        if int(found) < 0:
+            raise QuotaExceeded(key.per_month)
+
+    async def spent(self, key: ApiKey) -> int:
+        """Characters the key spent this month."""
+        return int(await self.redis.get(_month(key)) or 0)
 
     async def all(self) -> list[ApiKey]:
         """Every key, oldest first."""
@@ -107,4 +148,9 @@ def _load(raw: bytes | str) -> ApiKey:
         float(data.get("per_minute", 0)),
         int(data.get("chars", 0)),
         float(data.get("created", 0.0)),
+        int(data.get("per_month", 0)),
     )
+
+
+def _month(key: ApiKey) -> str:
+    return SPENT + key.digest + ":" + time.strftime("%Y-%m", time.gmtime())

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from api import languages
+from api import deepl, deeplx, languages
 from api.documents import accept_file, file_response
 from api.services import services_of
 from tasks.catalog import CATALOG_KEY, Catalog, reachable
@@ -34,7 +34,7 @@ FORMATS = ("text", "html")
 
 async def fields(request: Request) -> dict[str, Any]:
     """The request's parameters: a JSON object, or a form (a repeated `q` is a batch,
-    as libretranslate-aio sends one) merged over the query string."""
+    as libretranslate-aio sends one; so is DeepL's `text`) merged over the query string."""
     if "json" in request.headers.get("content-type", ""):
         try:
             body = await request.json()
@@ -47,7 +47,7 @@ async def fields(request: Request) -> dict[str, Any]:
     form = await request.form()
     for key in form:
         values = form.getlist(key)
-        found[key] = values if key == "q" and len(values) > 1 else values[0]
+        found[key] = values if key in ("q", "text") and len(values) > 1 else values[0]
     return found
 
 
@@ -74,6 +74,8 @@ async def translate(request: Request) -> dict[str, Any]:
     """`q` (a string or a list) from `source` (or `auto`) into `target`."""
     services = services_of(request)
     params = await fields(request)
+    if "q" not in params and "text" in params:  # DeepLX's body (or DeepL's) on this path
+        return await deeplx.translate(request, params)
     q = _required(params, "q")
     source, target = _required(params, "source"), _required(params, "target")
     texts = q if isinstance(q, list) else [q]
@@ -82,6 +84,7 @@ async def translate(request: Request) -> dict[str, Any]:
     text_format = params.get("format") or "text"
     if text_format not in FORMATS:
         raise HTTPException(400, f"{text_format} format is not supported")
+    alternatives = _alternatives(params)  # checked before any work is done
     src, tgt = languages.source(str(source)), languages.target(str(target))
     await services.guard.admit(request, _key(params), texts, src=src, targets=[tgt])
     try:
@@ -99,7 +102,7 @@ async def translate(request: Request) -> dict[str, Any]:
     if src == languages.AUTO:
         detected = {"confidence": 90.0, "language": done["source_lang"]}
         answer["detectedLanguage"] = [detected] * len(texts) if isinstance(q, list) else detected
-    if _alternatives(params) > 0:
+    if alternatives > 0:
         answer["alternatives"] = [[] for _ in texts] if isinstance(q, list) else []
     return answer
 
@@ -113,7 +116,7 @@ def _key(params: dict[str, Any]) -> str | None:
 def _alternatives(params: dict[str, Any]) -> int:
     try:
         return max(int(params.get("alternatives") or 0), 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HTTPException(
             400, "Invalid request: alternatives parameter is not a number"
         ) from None
@@ -141,6 +144,8 @@ async def detect(request: Request) -> list[dict[str, Any]]:
 @router.get("/languages")
 async def languages_served(request: Request) -> list[dict[str, Any]]:
     """What this deployment translates: each source with its reachable targets."""
+    if deepl.asks(request):  # DeepL's client, given a base URL without `/v2`
+        return await deepl.languages_served(request)
     raw = await services_of(request).redis.get(CATALOG_KEY)
     if raw is None:
         return []

@@ -60,6 +60,9 @@ def add_keys_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add = actions.add_parser("add", help="create a key and print it")
     add.add_argument("--per-minute", type=float, default=0, help="requests per minute")
     add.add_argument("--chars", type=int, default=0, help="characters per request")
+    add.add_argument(
+        "--chars-per-month", type=int, default=0, help="characters per month (0: no quota)"
+    )
     actions.add_parser("list", help="the keys and their limits")
     remove = actions.add_parser("remove", help="delete a key")
     remove.add_argument("key", help="the key, or its id from `keys list`")
@@ -78,11 +81,14 @@ def manage_keys(args: argparse.Namespace) -> int:
         try:
             store = KeyStore(redis)
             if args.keys_command == "add":
-                secret, _ = await store.add(per_minute=args.per_minute, chars=args.chars)
+                secret, _ = await store.add(
+                    per_minute=args.per_minute, chars=args.chars, per_month=args.chars_per_month
+                )
                 print(secret)  # shown once: only its digest is stored
             elif args.keys_command == "list":
                 for key in await store.all():
                     limits = f"{key.per_minute or 'default'}/min, {key.chars or 'default'} chars"
+                    limits += f", {key.per_month or 'unlimited'} chars/month"
                     print(f"{key.id}  {limits}")
             elif not await store.remove(args.key):
                 print(f"error: no key {args.key}", file=sys.stderr)
