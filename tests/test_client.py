@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from tasks.client.answering import answered
 from tasks.client.listener import ResultListener
 from tasks.client.requests import RequestRecord, RequestStore
 from tasks.contract import RESULT_KEY_PREFIX
@@ -85,3 +86,44 @@ def test_a_claim_is_taken_once_and_never_for_a_result_without_a_record(
     first, second, other, claims = asyncio.run(scenario())
     assert first and second and other
     assert claims == [b"test:claim:mine"]  # nothing written for a result that is not ours
+
+
+def test_a_request_is_forgotten_the_moment_its_deliverer_says_answered(
+    redis_server: RedisServer,
+) -> None:
+    """Killed after that, a front end does not answer again; failing after it, neither."""
+
+    async def scenario() -> tuple[list[object], dict[str, int]]:
+        redis = Redis.from_url(redis_server.url(DB))
+        await redis.flushdb()
+        store = RequestStore(redis, ttl=60, prefix="test:")
+        job = {"name": "n", "args": [], "queue": "q", "id": ""}
+        await store.save("t1", RequestRecord("known", {}), job)
+        meta = {"status": "SUCCESS", "result": {"ok": True}, "task_id": "t1"}
+        await redis.set(RESULT_KEY_PREFIX + "t1", json.dumps(meta))
+        await answered()  # outside a delivery: nothing to mark
+        seen: list[object] = []
+
+        async def deliver(task_id: str, record: RequestRecord, meta: dict[str, Any]) -> None:
+            await answered()  # its last message was taken
+            seen.append(await redis.exists("test:reply:t1", "test:job:t1"))
+            seen.append(await store.pending())
+            raise RuntimeError("the clean-up after the send failed")
+
+        listener = ResultListener(redis, store, {"known": deliver})
+        await redis.config_resetstat()
+        await listener.sweep()
+        await listener.drain()
+        stats = await redis.info("commandstats")
+        await redis.delete("test:claim:t1")  # as if the claim had expired
+        await listener.sweep()  # the failure is not retried: nothing left to answer
+        await listener.drain()
+        await redis.aclose()
+        return seen, {
+            n: int(stats.get(f"cmdstat_{n}", {}).get("calls", 0)) for n in ("exec", "eval")
+        }
+
+    seen, calls = asyncio.run(scenario())
+    assert seen == [0, []]  # gone while the deliverer still ran, and delivered once
+    # The claim went in a shared transaction (EXEC); the mark in a command of its own.
+    assert calls == {"exec": 1, "eval": 2}

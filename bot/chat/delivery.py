@@ -19,6 +19,7 @@ from bot.chat.splitting import split_message
 from bot.chat.typing_indicator import TypingIndicator
 from bot.context import ReplyContext
 from bot.i18n import Texts
+from tasks.client.answering import answered
 from tasks.languages import display_name
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ class Delivery:
         pieces = split_message(text)
         for i, piece in enumerate(pieces):
             await self.send(context, piece, markup if i == len(pieces) - 1 else None)
+        # Telegram took it: marked answered before anything else can delay it. (Killed
+        # between two pieces, the restarted bot sends every piece again.)
+        await answered()
 
     def _buttons(self, context: ReplyContext, meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
         result = meta.get("result")

@@ -16,6 +16,7 @@ from bot.chat.delivery import render
 from bot.context import ReplyContext
 from bot.documents.progress import ProgressBoard, cancel_button, progress_bar, status_text
 from bot.i18n import Texts
+from tasks.client.answering import answered
 from tasks.client.requests import RequestRecord
 from tasks.formats import supported_extensions
 from tasks.languages import display_name
@@ -62,10 +63,12 @@ class DocumentDelivery:
         result = meta.get("result")
         if meta.get("status") != "SUCCESS" or not isinstance(result, dict) or not result.get("ok"):
             await self.board.finish(context, describe_failure(meta, context, self.phrases))
+            await answered()
             return
         data = await self.redis.get(str(result["key"]))
         if not isinstance(data, bytes):  # expired before a bot was there to send it
             await self.board.finish(context, self.phrases(texts.INTERNAL, context.locale))
+            await answered()
             return
         language = display_name(str(result["tgt"]), self.phrases.locale(context.locale))
         caption = self.phrases(texts.DOC_DONE, context.locale, language=language)
@@ -77,6 +80,7 @@ class DocumentDelivery:
             )
         except TelegramForbiddenError:
             log.info("chat %r blocked the bot; document dropped", context.chat_id)
+        await answered()  # Telegram took it: marked before the clean-up below
         await self.redis.delete(str(result["key"]))
         if context.status_id is not None:
             await self.board.delete((context.chat_id, context.status_id))

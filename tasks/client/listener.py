@@ -13,24 +13,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from tasks.client.answering import Answering, Deliver
 from tasks.client.requests import RequestRecord, RequestStore
 from tasks.connections import as_text
 from tasks.contract import PROGRESS, READY_STATES, RESULT_KEY_PREFIX
 
 log = logging.getLogger(__name__)
-# How long an answered task is retried as done while Redis is away; past that (the
-# front end shuts down waiting for it) a sweep may answer it again.
-FORGET_FOR = 120.0
+__all__ = ["Deliver", "Progress", "ResultListener"]  # front ends import Deliver from here
 
-# Answers one request: its task id, its record and the task's Celery result meta.
-Deliver = Callable[[str, RequestRecord, dict[str, Any]], Awaitable[None]]
 # Shows how far a long task got (documents): task id, record and PROGRESS meta.
 Progress = Callable[[str, RequestRecord, dict[str, Any]], Awaitable[None]]
 
@@ -56,7 +52,7 @@ class ResultListener:
         self.sweep_every = sweep_every
         self.ready = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._answered: set[str] = set()  # sent, not yet marked so in Redis
+        self._answering = Answering(requests)
         self._unknown: set[str] = set()  # claimed with no deliverer for their kind
 
     async def run(self) -> None:
@@ -147,7 +143,7 @@ class ResultListener:
             await self.sweep(older_than=older_than)
 
     async def _deliver(self, task_id: str, meta: dict[str, Any]) -> None:
-        if task_id in self._answered:
+        if task_id in self._answering.forgetting:
             return
         try:
             record = await self.requests.claim(task_id)
@@ -177,37 +173,9 @@ class ResultListener:
         # another replica (or this one restarted) takes the answer over within seconds.
         holding = asyncio.create_task(self.requests.hold(task_id))
         try:
-            await deliver(task_id, record, meta)
-        except Exception:
-            log.exception("delivery of %s failed; it will be retried", task_id)
-            with contextlib.suppress(RedisError, OSError):
-                await self.requests.release(task_id)
-            return
-        else:
-            await self._forget(task_id)  # still holding the claim
+            await self._answering.deliver(task_id, record, meta, deliver)
         finally:
             holding.cancel()
-
-    async def _forget(self, task_id: str) -> None:
-        """Drop an answered task's record, retrying while Redis is away (a Sentinel
-        failover takes seconds; by default half a minute): a record left behind is
-        answered again by a sweep once the claim expires."""
-        self._answered.add(task_id)  # meanwhile this process's sweeps leave it alone
-        delay, deadline = 0.5, time.monotonic() + FORGET_FOR
-        try:
-            while True:
-                try:
-                    await self.requests.done(task_id)
-                    return
-                except (RedisError, OSError) as exc:
-                    if time.monotonic() > deadline:
-                        log.error("could not mark %s answered: %r", task_id, exc)
-                        return
-                    log.warning("could not mark %s answered (%r); retrying", task_id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        finally:
-            self._answered.discard(task_id)
 
     async def drain(self) -> None:
         """Wait for deliveries in flight (on shutdown)."""

@@ -36,6 +36,15 @@ if not record then return false end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
 return record
 """
+# KEYS: the record, its job, the pending and unqueued sets; ARGV: the task id. The
+# claim stays until it expires: a duplicate result arriving now must not find the
+# record gone *and* the claim free at once.
+_FORGET = """
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -166,16 +175,20 @@ class RequestStore:
         await self.redis.delete(self._claim + task_id)
 
     async def done(self, task_id: str) -> None:
-        """Forget a request whose answer was delivered (or whose task was never queued)."""
+        """Forget a request whose answer was delivered (or whose task was never queued),
+        in a round trip shared with what other requests hand in meanwhile."""
+        keys = self._forget_keys(task_id)
+        await self.grouped.execute(lambda pipe: pipe.eval(_FORGET, len(keys), *keys, task_id))
 
-        def commands(pipe: Pipeline) -> None:
-            pipe.delete(self._record + task_id, self._job + task_id)
-            pipe.zrem(self.pending_key, task_id)
-            pipe.zrem(self.unqueued_key, task_id)
-            # The claim stays until it expires: a duplicate result arriving now
-            # must not find the record gone *and* the claim free at once.
+    async def answered(self, task_id: str) -> None:
+        """Forget a request whose answer its recipient has just taken, as `done` does but
+        in a command of its own: until it lands, a front end killed would answer the
+        request again, so nothing may queue in front of it."""
+        keys = self._forget_keys(task_id)
+        await self.redis.eval(_FORGET, len(keys), *keys, task_id)
 
-        await self.grouped.execute(commands)
+    def _forget_keys(self, task_id: str) -> list[str]:
+        return [self._record + task_id, self._job + task_id, self.pending_key, self.unqueued_key]
 
     async def pending(self, older_than: float = 0.0) -> list[str]:
         """Task ids still waiting for an answer, oldest first."""
