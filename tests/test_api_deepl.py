@@ -165,6 +165,8 @@ def test_a_repeated_text_form_as_subtitle_edit_sends_it(api: ApiProc, model_temp
         assert (status, again) == (200, answer)
     status, answer = form(api, "/v2/translate", {"text": TEXTS[0]})
     assert (status, answer) == (400, {"message": "Parameter 'target_lang' not specified."})
+    status, answer = form(api, "/v2/translate", {"text": ["Hi"] * 51, "target_lang": "RU"})
+    assert (status, answer) == (413, {"message": "Too many texts: at most 50 in one request."})
 
 
 def test_html_with_ignored_tags_keeps_them(api: ApiProc) -> None:
