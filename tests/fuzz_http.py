@@ -160,8 +160,9 @@ class FuzzApi(FuzzClient):
 
 
 def has_message(reply: Reply) -> bool:
-    """Whether an error answer is JSON naming the problem: LibreTranslate's `error`, or
-    FastAPI's `detail` (a sentence, or the list of fields at fault)."""
+    """Whether an error answer is JSON naming the problem: LibreTranslate's `error`,
+    FastAPI's `detail` (a sentence, or the list of fields at fault), or DeepL's and
+    DeepLX's `message`."""
     if "json" not in reply.headers.get("content-type", ""):
         return False
     try:
@@ -170,7 +171,7 @@ def has_message(reply: Reply) -> bool:
         return False
     if not isinstance(body, dict):
         return False
-    message = body.get("error", body.get("detail"))
+    message = body.get("error", body.get("detail", body.get("message")))
     return isinstance(message, (str, list)) and len(message) > 0
 
 

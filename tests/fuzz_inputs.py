@@ -23,6 +23,7 @@ HEADER_TEXT = st.text(
 )
 FIELDS = ["q", "source", "target", "format", "api_key", "alternatives", "texts"]
 FIELDS += ["source_lang", "target_langs", "priority", "file", "wait"]
+FIELDS += ["text", "target_lang", "auth_key", "tag_handling", "ignore_tags"]  # DeepL's
 KEYS = st.sampled_from(FIELDS) | ANY_TEXT
 # Language fields: served (en, ru, de), with no model here (ja), and no language at all.
 LANGS = st.sampled_from(["ru", "en", "de", "ja", "auto", "English", "русский", "", " "])
@@ -55,6 +56,11 @@ LIBRE = st.fixed_dictionaries(
         "format": FORMATS | JSON_VALUES,
         "api_key": ANY_TEXT | JSON_VALUES,
         "alternatives": st.sampled_from([0, 3, -1, "2", "x", 10**30]) | JSON_VALUES,
+        # DeepL's and DeepLX's fields (a `text` without `q` on /translate is DeepLX).
+        "text": TEXTS | st.lists(TEXTS, max_size=3) | JSON_VALUES,
+        "target_lang": LANGS | JSON_VALUES,
+        "tag_handling": FORMATS | JSON_VALUES,
+        "ignore_tags": ANY_TEXT | JSON_VALUES,
     },
 )
 ASYNC = st.fixed_dictionaries(

@@ -32,10 +32,12 @@ FUZZ = settings(
 )
 POSTS = ["/translate", "/detect", "/translate_file", "/suggest", "/api/translate_async"]
 POSTS += ["/api/translate_file_async", "/api/result/@doc/cancel", "/api/file/@doc/send"]
+POSTS += ["/v2/translate", "/v2/document", "/v2/usage", "/v2/languages"]  # DeepL's dialect
 GETS = ["/languages", "/frontend/settings", "/health", "/api/web/config", "/api/web/me"]
-GETS += ["/", "/openapi.json", "/metrics"]
+GETS += ["/", "/openapi.json", "/metrics", "/v2/usage", "/v2/languages", "/usage"]
 JOB_ROUTES = ["GET /api/result/{}", "GET /api/result/{}/events", "POST /api/result/{}/cancel"]
 JOB_ROUTES += ["GET /api/file/{}", "GET /download_file/{}", "POST /api/file/{}/send"]
+JOB_ROUTES += ["POST /v2/document/{}", "POST /v2/document/{}/result"]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def fuzz(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[Fuzz
 
 @FUZZ
 @given(
-    route=st.sampled_from(["/translate", "/detect", "/suggest"]),
+    route=st.sampled_from(["/translate", "/detect", "/suggest", "/v2/translate"]),
     params=fi.LIBRE,
     how=st.sampled_from(["json", "form", "multipart", "query"]),
     json_type=fi.JSON_TYPES,

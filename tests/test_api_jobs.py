@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from api.files import FileLedger
 from api.jobs import PREFIX, ApiJobs
 from config import Settings
 from tasks.celery_app import make_celery
@@ -22,6 +23,17 @@ from tasks.contract import RESULT_KEY_PREFIX
 from tests.conftest import RedisServer
 
 DB = 4  # a database of its own: no worker serves it, so the tasks just wait in its queue
+
+
+def _jobs(redis: Redis, submitter: Submitter) -> ApiJobs:
+    """The API's jobs as `api/services.py` builds them, at the default settings."""
+    defaults = Settings()
+    files = FileLedger(
+        redis, budget=defaults.api_files_max_bytes, per_client=defaults.api_files_per_client
+    )
+    return ApiJobs(
+        redis=redis, submitter=submitter, ttl=600, files=files, file_ttl=defaults.api_file_ttl
+    )
 
 
 def answer(text: str, src: str = "en") -> dict[str, Any]:
@@ -36,7 +48,7 @@ async def jobs_on(url: str, *, flush: bool = True) -> tuple[Redis, ApiJobs, Resu
         await redis.flushdb()
     producer = make_celery(Settings(redis_url=url), results=False)  # type: ignore[arg-type]
     requests = RequestStore(redis, ttl=600, prefix=PREFIX)
-    jobs = ApiJobs(redis=redis, submitter=Submitter(producer, requests), ttl=600)
+    jobs = _jobs(redis, Submitter(producer, requests))
     listener = ResultListener(redis, requests, {"api": jobs.collect})
     return redis, jobs, listener
 
@@ -182,7 +194,7 @@ def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
         settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
         producer = make_celery(settings, results=False)
         requests = RequestStore(async_redis(settings), ttl=600, prefix=PREFIX)
-        here = ApiJobs(redis=requests.redis, submitter=Submitter(producer, requests), ttl=600)
+        here = _jobs(requests.redis, Submitter(producer, requests))
         following = asyncio.create_task(here.follow())
         await asyncio.sleep(0.2)  # subscribed
         calling = asyncio.create_task(here.translate(["hello"], "en", ["ru"], "chat", seconds=30))
