@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 from redis.asyncio import Redis
 
 from api.files import FileLedger
 from api.jobs import PREFIX, ApiJobs
+from api.jobs.results import MESSAGES, REASONS, describe
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.client.listener import ResultListener
 from tasks.client.requests import RequestRecord, RequestStore
 from tasks.client.submit import Submitter
 from tasks.connections import async_redis
-from tasks.contract import RESULT_KEY_PREFIX
+from tasks.contract import RESULT_KEY_PREFIX, TranslateFailed
+from tasks.formats.errors import DocumentError, TooManyParts
+from tasks.worker import document_state
 from tests.conftest import RedisServer
 
 DB = 4  # a database of its own: no worker serves it, so the tasks just wait in its queue
@@ -223,3 +226,26 @@ def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
     assert done["status"] == "completed"
     assert done["result"] == {"source_lang": "en", "translations": {"ru": ["privet"]}}
     assert took < 10  # woken by the re-subscription, not by the 30 s deadline
+
+
+def test_the_wording_covers_every_failure_a_worker_can_send() -> None:
+    """Every `error` code of the contract and every document `reason` (read from their
+    definitions, so a new one fails here until it is worded) has words of its own."""
+    codes = set(get_args(get_type_hints(TranslateFailed)["error"]))
+    reasons = {error.reason for error in _subclasses(DocumentError)}
+    # TooManyParts names its reason after its unit, when raised.
+    units = get_args(get_type_hints(TooManyParts.__init__)["unit"])
+    reasons |= {f"too_many_{unit}" for unit in units}
+    # The scan sees the worker's own errors and the literal's codes.
+    assert document_state.DownloadFailed.reason in reasons and "internal" in codes
+    for code in codes:
+        worded = describe({"ok": False, "error": code, "src": "en", "tgt": "ru"})
+        assert code in MESSAGES and worded["code"] == code
+    for reason in reasons:
+        worded = describe({"ok": False, "error": "bad_request", "reason": reason})
+        assert worded == {"code": reason, "message": REASONS[reason]}
+
+
+def _subclasses(cls: type[DocumentError]) -> list[type[DocumentError]]:
+    found = cls.__subclasses__()
+    return [*found, *(deeper for sub in found for deeper in _subclasses(sub))]

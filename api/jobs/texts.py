@@ -1,0 +1,142 @@
+"""Text jobs: a batch of texts into several targets, and language detection.
+
+A text job is one translate task per (text, target), each with a durable request record
+of kind "api" (the queue client's), so the workers batch them with everyone else's and
+an API restart loses none. Each record carries the job's shape, so its deliverer needs
+no read of the job's meta.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from api.jobs.store import DETECT_KIND, META, TEXT, stamped
+from api.jobs.waiters import Waiters
+from tasks.client.requests import RequestRecord
+from tasks.client.submit import QueueUnavailable, Submitter
+from tasks.contract import DETECT, QUEUE_CHAT
+
+
+class TextJobs:
+    """Queues text and detection jobs; a synchronous call waits for its own."""
+
+    def __init__(self, submitter: Submitter, waiters: Waiters) -> None:
+        self.submitter = submitter
+        self.waiters = waiters
+
+    async def submit(
+        self,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        *,
+        html: bool = False,
+        owner: str | None = None,
+    ) -> str:
+        """Queue a text job (`html`: the texts are HTML, tags kept; `owner`: the key or
+        user it belongs to); returns its id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        await self._submit(job_id, texts, src, targets, queue, html, owner)
+        return job_id
+
+    async def translate(
+        self,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        *,
+        html: bool = False,
+        seconds: float,
+    ) -> dict[str, Any] | None:
+        """Queue a text job and wait up to `seconds` for it (a synchronous call): its
+        final status, or as it stands then.
+
+        Listening starts before the job is queued, so a result this process finishes
+        wakes the request with nothing to read back.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        waiter = self.waiters.listen(job_id, early=True)
+        try:
+            await self._submit(job_id, texts, src, targets, queue, html, None)
+            deadline = time.monotonic() + seconds
+            return await self.waiters.until(job_id, waiter, deadline, look=False)
+        finally:
+            self.waiters.unlisten(job_id, waiter)
+
+    async def submit_detect(self, texts: list[str]) -> str:
+        """Queue language detection of `texts`; returns the job id.
+
+        Raises:
+            QueueUnavailable: Redis could not take the job.
+        """
+        job_id = uuid.uuid4().hex
+        record = RequestRecord(DETECT_KIND, {"job": job_id})
+        also = {META + job_id: stamped({"type": "detect"})}
+        await self.submitter.submit(
+            record, DETECT, [texts], queue=QUEUE_CHAT, task_id=job_id, also=also
+        )
+        return job_id
+
+    async def _submit(
+        self,
+        job_id: str,
+        texts: list[str],
+        src: str,
+        targets: list[str],
+        queue: str,
+        html: bool,
+        owner: str | None,
+    ) -> None:
+        meta = {
+            "type": "text",
+            "texts": len(texts),
+            "targets": targets,
+            "source_lang": src,
+            "client": owner,
+        }
+        try:
+            await self._submit_parts(job_id, meta, texts, queue, html)
+        except QueueUnavailable:
+            # Parts already queued are answered, but the job can never complete: say so.
+            error = {"code": "unavailable", "message": "the queue became unavailable"}
+            with contextlib.suppress(RedisError, OSError):
+                await self.waiters.finish(
+                    job_id, {"status": "failed", "task_id": job_id, "error": error}
+                )
+            raise
+
+    async def _submit_parts(
+        self, job_id: str, meta: dict[str, Any], texts: list[str], queue: str, html: bool
+    ) -> None:
+        src, targets = meta["source_lang"], meta["targets"]
+        # The job's meta goes in the first part's transaction.
+        also: dict[str, str | bytes] = {META + job_id: stamped(meta)}
+        shape = {"texts": len(texts), "targets": targets, "src": src}
+        for tgt in targets:
+            for index, text in enumerate(texts):
+                record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt, **shape})
+                await self.submitter.translate(
+                    record,
+                    text,
+                    src,
+                    tgt,
+                    options={"html": html},
+                    queue=queue,
+                    task_id=f"{job_id}.{tgt}.{index}",
+                    also=also,
+                )
+                also = {}
