@@ -8,6 +8,8 @@ request; the listener gives each finished task to the deliverer of its kind, onc
 - `submit`: `Submitter`, which saves the record, then sends the task, and re-sends
   work a dead front end accepted but never queued, or the broker lost.
 - `listener`: `ResultListener`, the pub/sub result listener with its sweeps and claims.
+- `answering`: `answered()`, which a deliverer calls the moment its answer was taken.
+- `admission`: the one admission policy every front end applies.
 - `broker`: which task ids the broker still holds.
 - `access`: the allow-list every front end applies.
 - `buckets`: the Redis token buckets every front end's rate limits take from.
