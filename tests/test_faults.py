@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -178,21 +179,25 @@ def _held(client: redis.Redis) -> Counter[str]:
 def test_worker_host_dies_holding_chat_inline_and_document_work(
     stack: Stack, model_template: str
 ) -> None:
-    # This worker buffers chat and inline requests for 60 s before translating, while its
-    # one child works through a document's chunks: it dies holding all three kinds, the
-    # whole process group SIGKILLed at once, the way a host dies. Default recovery settings.
-    doomed = stack.worker("doomed-worker", BATCH_WAIT_MS="60000")
+    # This worker's one child works through a document's chunks and then freezes, as on
+    # a host about to die: the chat and inline requests that come in meanwhile are held
+    # (buffered, or handed to the frozen child). It dies holding all three kinds, the
+    # whole process group SIGKILLed at once, the way a host dies. Default settings.
+    doomed = stack.worker("doomed-worker")
     bot = stack.bot("faults-bot-1")
     client = stack.server.client(DB)
     sent, doc_chat = Sent(), next(_users)
     try:
-        for i in range(40):
-            sent.push(stack.emulator, next(_users), sentence(1000 + i))
-        wait_until(lambda: _held(client)["chat"] == 40, 60, "40 chat messages taken")
         stack.emulator.push_document(
             doc_chat, "held.txt", _long_text(400, seed=5).encode(), "en>ru"
         )
         wait_until(lambda: _held(client)["documents"] >= 2, 60, "document chunks taken")
+        assert doomed.popen is not None
+        for child in psutil.Process(doomed.popen.pid).children(recursive=True):
+            child.send_signal(signal.SIGSTOP)
+        for i in range(40):
+            sent.push(stack.emulator, next(_users), sentence(1000 + i))
+        wait_until(lambda: _held(client)["chat"] == 40, 60, "40 chat messages taken")
         query = stack.emulator.push_inline(next(_users), "en>ru Good morning friends")
         wait_until(lambda: _held(client)["inline"] == 1, 10, "the inline query taken")
         asked = time.monotonic()
