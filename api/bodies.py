@@ -106,8 +106,11 @@ def _brings_key(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 
 
 async def _answer(scope: Scope, receive: Receive, send: Send, status: int, error: str) -> None:
-    """An error in both shapes the API's clients read (`error` and `detail`)."""
+    """An error in every shape the API's clients read (LibreTranslate's `error`,
+    FastAPI's `detail`, DeepL's and DeepLX's `message`)."""
     response = SafeJSONResponse(
-        {"error": error, "detail": error}, status_code=status, headers={"Connection": "close"}
+        {"error": error, "detail": error, "message": error},
+        status_code=status,
+        headers={"Connection": "close"},
     )
     await response(scope, receive, send)

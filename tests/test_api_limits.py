@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,11 +44,20 @@ def _start(
     return ApiProc(name, api_env(stack_env, REDIS_URL=idle.url(), **env), logdir).start()
 
 
-@pytest.fixture
-def api(idle_redis: RedisServer, stack_env: dict[str, str], logdir: Path) -> Iterator[ApiProc]:
+@pytest.fixture(scope="module")
+def module_api(
+    idle_redis: RedisServer, stack_env: dict[str, str], logdir: Path
+) -> Iterator[ApiProc]:
     proc = _start(idle_redis, stack_env, logdir, "api-limits")
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def api(module_api: ApiProc, idle_redis: RedisServer) -> ApiProc:
+    """The API at its defaults, over an empty Redis (nothing held from other tests)."""
+    idle_redis.client().flushall()
+    return module_api
 
 
 def _translate_async(api: ApiProc, text: str, **headers: str) -> tuple[int, dict[str, str], object]:
@@ -156,7 +166,7 @@ def test_forwarded_for_counts_only_from_named_proxies(
 
 
 def test_an_exposed_api_without_keys_warns_once(
-    idle_redis: RedisServer, stack_env: dict[str, str], logdir: Path
+    idle_redis: RedisServer, stack_env: dict[str, str], logdir: Path, module_api: ApiProc
 ) -> None:
     api = _start(idle_redis, stack_env, logdir, "api-exposed", API_HOST="0.0.0.0")
     try:
@@ -164,6 +174,31 @@ def test_an_exposed_api_without_keys_warns_once(
     finally:
         api.stop()
     assert log.count("warning: the HTTP API listens on 0.0.0.0 with API_KEYS=off") == 1
-    quiet = _start(idle_redis, stack_env, logdir, "api-loopback")
-    quiet.stop()
-    assert "warning" not in quiet.proc.log.read_text()
+    assert "warning" not in module_api.proc.log.read_text()  # on 127.0.0.1: quiet
+
+
+def test_deepl_errors_in_its_shape_for_a_document_not_ready_a_rate_and_a_body(
+    idle_redis: RedisServer, stack_env: dict[str, str], logdir: Path
+) -> None:
+    rate = {"API_RATE_PER_MINUTE": "6", "API_RATE_BURST": "2"}  # the knob under test
+    api = _start(idle_redis, stack_env, logdir, "api-deepl-errors", **rate)
+    try:
+        body, kind = multipart({"target_lang": "RU"}, "a.txt", b"Hello")
+        status, _, made = api.request("POST", "/v2/document", body, {"Content-Type": kind})
+        assert status == 200 and made["document_id"], made
+        path = f"/v2/document/{made['document_id']}"
+        key = urllib.parse.urlencode({"document_key": made["document_key"]}).encode()
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, state = api.request("POST", path, key, form)
+        assert status == 200 and state["status"] == "queued", state  # no worker here
+        status, _, answer = api.request("POST", path + "/result", key, form)
+        assert (status, answer) == (503, {"message": "Document not ready."})
+        assert _translate_async(api, "Hi")[0] == 202  # the rest of the burst
+        text = urllib.parse.urlencode({"text": "Hi", "target_lang": "RU"}).encode()
+        status, headers, answer = api.request("POST", "/v2/translate", text, form)
+        assert status == 429 and "retry-after" in headers and answer["message"], answer
+        big = b"text=" + b"a" * (2 * MB)
+        status, _, answer = api.request("POST", "/v2/translate", big, form)
+        assert status == 413 and "over this route's limit" in answer["message"], answer
+    finally:
+        api.stop()

@@ -4,9 +4,11 @@ tokenizer, saved with `save_pretrained` so it loads through the users' code path
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 CORPUS = [
     "Hello, world",
@@ -181,15 +183,41 @@ def _train_spm(folder: Path, prefix: str) -> None:
 
 
 def reference_translate(folder: Path, texts: list[str], num_beams: int) -> list[str]:
-    """What the model produces, computed with plain transformers (not our engine)."""
+    """What the model produces, computed with plain transformers (not our engine), one
+    text at a time on one thread (as the test workers run: TORCH_THREADS=1). The model is
+    loaded once per folder version, and each text's output is kept for the next caller."""
     import torch
+
+    version = _version(folder)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # beside busy workers, more threads only wait on each other
+    try:
+        return [_reference(version, text, num_beams) for text in texts]
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _version(folder: Path) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """A folder and its files' times: a model rebuilt in place is loaded again."""
+    files = sorted(p for p in Path(folder).iterdir() if p.is_file())
+    return str(folder), tuple((p.name, p.stat().st_mtime_ns) for p in files)
+
+
+@functools.cache
+def _reference(version: tuple[str, tuple[tuple[str, int], ...]], text: str, beams: int) -> str:
+    import torch
+
+    tokenizer, model = _loaded(version)
+    with torch.inference_mode():
+        ids = model.generate(**tokenizer([text], return_tensors="pt"), num_beams=beams)
+    return str(tokenizer.decode(ids[0], skip_special_tokens=True).strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(version: tuple[str, tuple[tuple[str, int], ...]]) -> tuple[Any, Any]:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSeq2SeqLM.from_pretrained(folder).eval()
-    out = []
-    for text in texts:
-        with torch.inference_mode():
-            ids = model.generate(**tokenizer([text], return_tensors="pt"), num_beams=num_beams)
-        out.append(tokenizer.decode(ids[0], skip_special_tokens=True).strip())
-    return out
+    folder = version[0]
+    return AutoTokenizer.from_pretrained(folder), AutoModelForSeq2SeqLM.from_pretrained(
+        folder
+    ).eval()
