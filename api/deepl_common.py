@@ -8,7 +8,6 @@ has it, else its language (`EN-GB` → `en`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -16,8 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import languages
+from api.fields import request_fields
 from api.services import ApiServices, services_of
-from tasks.catalog import CATALOG_KEY, Catalog, reachable
+from tasks.catalog import Catalog, reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
 from tasks.languages import LANGUAGES
@@ -61,21 +61,8 @@ def error_response(request: Request, exc: StarletteHTTPException) -> Response | 
 
 
 async def fields(request: Request) -> dict[str, Any]:
-    """A JSON object, or a form (repeated `text` is a list) over the query string."""
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise HTTPException(400, "Invalid JSON in the request body") from None
-        if not isinstance(body, dict):
-            raise HTTPException(400, "The request body must be a JSON object")
-        return body
-    found: dict[str, Any] = dict(request.query_params)
-    form = await request.form()
-    for key in form:
-        values = form.getlist(key)
-        found[key] = values if key in LISTS else values[0]
-    return found
+    """The request's parameters (a `text` or `ignore_tags` form field is always a list)."""
+    return await request_fields(request, lists=LISTS, always_list=True)
 
 
 def auth_key(request: Request, params: dict[str, Any]) -> str | None:
@@ -100,8 +87,7 @@ def text_field(value: Any, name: str) -> str:
 
 async def catalog(services: ApiServices) -> Catalog | None:
     """What the workers published they serve (None before any started)."""
-    raw = await services.redis.get(CATALOG_KEY)
-    return json.loads(raw) if raw is not None else None
+    return await services.guard.admission.catalog()
 
 
 def served(found: Catalog | None) -> set[str] | None:

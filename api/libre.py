@@ -8,7 +8,6 @@ client, but no handler blocks: it awaits the job the result listener finishes.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -17,8 +16,9 @@ from starlette.datastructures import UploadFile
 
 from api import deepl, deeplx, languages
 from api.documents import accept_file, file_response
+from api.fields import request_fields
 from api.services import services_of
-from tasks.catalog import CATALOG_KEY, Catalog, reachable
+from tasks.catalog import reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
 from tasks.formats import supported_extensions
@@ -33,22 +33,9 @@ FORMATS = ("text", "html")
 
 
 async def fields(request: Request) -> dict[str, Any]:
-    """The request's parameters: a JSON object, or a form (a repeated `q` is a batch,
-    as libretranslate-aio sends one; so is DeepL's `text`) merged over the query string."""
-    if "json" in request.headers.get("content-type", ""):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise HTTPException(400, "Invalid JSON format") from None
-        if not isinstance(body, dict):
-            raise HTTPException(400, "Invalid JSON format")
-        return body
-    found: dict[str, Any] = dict(request.query_params)
-    form = await request.form()
-    for key in form:
-        values = form.getlist(key)
-        found[key] = values if key in ("q", "text") and len(values) > 1 else values[0]
-    return found
+    """The request's parameters (a repeated `q` is a batch, as libretranslate-aio sends
+    one; so is DeepL's `text`)."""
+    return await request_fields(request, lists=("q", "text"))
 
 
 def _required(params: dict[str, Any], name: str) -> Any:
@@ -146,10 +133,9 @@ async def languages_served(request: Request) -> list[dict[str, Any]]:
     """What this deployment translates: each source with its reachable targets."""
     if deepl.asks(request):  # DeepL's client, given a base URL without `/v2`
         return await deepl.languages_served(request)
-    raw = await services_of(request).redis.get(CATALOG_KEY)
-    if raw is None:
+    catalog = await services_of(request).guard.admission.catalog()
+    if catalog is None:
         return []
-    catalog: Catalog = json.loads(raw)
     codes = sorted({code for pair in catalog["pairs"] for code in pair.split("-", 1)})
     served = []
     for code in codes:
