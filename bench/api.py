@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 
 from bench.redis_server import start_redis
-from bot.cli.launcher import worker_command
+from cli.launcher import worker_command
 from config import Settings
 from tasks.engine.base import EngineOptions, Translator, pick_device
 from tasks.engine.registry import load_translator

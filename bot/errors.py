@@ -1,4 +1,8 @@
-"""Typed errors raised by handlers and rendered in one place (handlers/errors.py)."""
+"""Typed errors raised by handlers and rendered in one place (handlers/errors.py).
+
+A mistyped request's errors (`UsageError`, `UnknownLanguage`, …) are the shared
+parser's, in tasks/pairs.py.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,12 @@ class BotError(Exception):
     """An error the user is told about in words."""
 
 
-class UsageError(BotError):
-    """The command is empty or malformed; the user gets the usage line."""
-
-
-class UnknownLanguage(BotError):
-    """A language the bot does not recognise, with a close match if one exists."""
-
-    def __init__(self, code: str, suggestion: str | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.suggestion = suggestion
-
-
-class SameLanguage(BotError):
-    """Source and target are the same language."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 class TextTooLong(BotError):
     """The text is over the configured limit."""
 
     def __init__(self, length: int, limit: int) -> None:
         super().__init__(f"{length} > {limit}")
         self.length, self.limit = length, limit
-
-
-class NoTarget(BotError):
-    """No target language given and none set for the user or chat."""
 
 
 class AdminsOnly(BotError):

@@ -4,6 +4,8 @@ bot/locales/ru/LC_MESSAGES/tolmach.po; `Texts` picks the user's language.
 
 from __future__ import annotations
 
+from tasks import pairs
+
 
 def N_(message: str) -> str:
     """Mark a message for extraction without translating it here."""
@@ -26,20 +28,12 @@ HELP = N_(
     "/autotranslate on — in a group (admins): translate messages not in the group's "
     "languages"
 )
-USAGE = N_(
-    "Usage: /translate <from>><to> <text>\n"
-    "Example: /translate en>ru Hello, world\n"
-    "Or reply to a message with /translate ru"
-)
-NO_TARGET = N_(
-    "Which language should I translate into? For example: /translate ru Hello. "
-    "Set your usual language with /lang ru"
-)
-UNKNOWN_LANGUAGE = N_("I don't know the language “{code}”.")
-DID_YOU_MEAN = N_("Did you mean “{suggestion}”?")
-SAME_LANGUAGE = N_(
-    "The source and the target are the same language ({code}): nothing to translate."
-)
+# A mistyped request's words belong to the parser both the bot and `tolmach translate` use.
+USAGE = pairs.USAGE
+NO_TARGET = pairs.NO_TARGET
+UNKNOWN_LANGUAGE = pairs.UNKNOWN_LANGUAGE
+DID_YOU_MEAN = pairs.DID_YOU_MEAN
+SAME_LANGUAGE = pairs.SAME_LANGUAGE
 ALREADY_IN_LANGUAGE = N_(
     "This is already in {language}, your language. Into which language should I translate "
     "it? To have such text translated without asking, set a second language: "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.cli.launcher import worker_command
+from cli.launcher import worker_command
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, free_port, python, wait_until
 from tests.tiny_model import build_tiny_m2m100, build_tiny_marian

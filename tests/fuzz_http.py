@@ -122,7 +122,7 @@ class FuzzApi(FuzzClient):
     def __init__(self, env: dict[str, str], logdir: Path) -> None:
         port = free_port()
         env = {**env, "API_PORT": str(port)}
-        super().__init__(Proc("api-fuzz", python("-m", "bot.cli", "api"), env, logdir), port)
+        super().__init__(Proc("api-fuzz", python("-m", "cli", "api"), env, logdir), port)
         self.jobs: dict[str, str] = {}
 
     def start(self) -> FuzzApi:

@@ -62,7 +62,7 @@ def api(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[Api]:
     port = free_port()
     env = {**stack_env, "API_PORT": str(port)}
     env.pop("BOT_TOKEN", None)  # the API needs no bot
-    proc = Proc("api", python("-m", "bot.cli", "api"), env, logdir).start()  # `tolmach api`
+    proc = Proc("api", python("-m", "cli", "api"), env, logdir).start()  # `tolmach api`
     api = Api(proc, port)
     wait_until(lambda: api.up() or not proc.alive(), 60, "the API to answer /health")
     assert proc.alive(), proc.tail()
@@ -344,7 +344,7 @@ def guarded(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[A
 
 def keys(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        python("-m", "bot.cli", "keys", *args), env=env, capture_output=True, text=True, timeout=60
+        python("-m", "cli", "keys", *args), env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()

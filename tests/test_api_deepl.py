@@ -187,7 +187,7 @@ def test_html_with_ignored_tags_keeps_them(api: ApiProc) -> None:
 
 def keys(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
-        python("-m", "bot.cli", "keys", *args), env=env, capture_output=True, text=True, timeout=60
+        python("-m", "cli", "keys", *args), env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()

@@ -34,7 +34,7 @@ def api(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[ApiPr
 
 def _key(stack_env: dict[str, str]) -> str:
     done = subprocess.run(
-        python("-m", "bot.cli", "keys", "add"),
+        python("-m", "cli", "keys", "add"),
         env=stack_env,
         capture_output=True,
         text=True,

@@ -13,28 +13,34 @@ import pytest
 
 from tests.procs import ROOT
 
-PACKAGES = ("bot", "tasks", "config", "api")
+PACKAGES = ("bot", "tasks", "config", "api", "cli")
 MODEL_LIBRARIES = ("torch", "transformers", "ctranslate2")
 # (package, imports it must never make, anywhere in it)
 RULES = [
     ("bot", MODEL_LIBRARIES),
-    ("api", (*MODEL_LIBRARIES, "bot", "aiogram")),
+    ("api", (*MODEL_LIBRARIES, "bot", "cli", "aiogram")),
     ("tasks.engine", ("celery", "kombu", "celery_batches", "aiogram", "bot", "tasks.worker")),
     ("tasks.engine", ("tasks.client",)),
     ("tasks.client", ("aiogram", "bot", "api", "tasks.engine", "tasks.worker", *MODEL_LIBRARIES)),
     ("tasks.worker", ("aiogram", "bot", "api", "tasks.client")),
-    ("config", ("bot", "tasks", "api", "aiogram", "celery", *MODEL_LIBRARIES)),
+    ("config", ("bot", "tasks", "api", "cli", "aiogram", "celery", *MODEL_LIBRARIES)),
+    # Everything behind the queue serves the front ends and the command, never the reverse.
+    ("tasks", ("bot", "api", "cli")),
     # Telegram for both front ends: they import it, it imports neither.
     ("tasks.telegram", ("bot", "api", "tasks.client", "tasks.worker", "tasks.engine")),
     # One way to build the bot's Telegram session (`tasks.telegram.session`), with its
     # retry policy: the bot builds none of its own.
     ("bot", ("aiogram.client.session.aiohttp", "aiogram.client.telegram")),
-    # The front ends never import each other (api -> bot is in api's rule above).
-    ("bot", ("api",)),
+    # The front ends never import each other nor the command (api's are in its rule above).
+    ("bot", ("api", "cli")),
+    # The command starts the bot as a process and words a mistyped pair with the parser it
+    # shares with the bot (tasks.pairs): it never loads aiogram, nor bot, whose modules do.
+    ("cli", ("aiogram", "bot")),
+    ("tasks.pairs", ("aiogram",)),
 ]
-# Known exceptions, (module, import): the `tolmach` command runs every part, and
-# `tolmach keys` manages the API's keys with the API's own store.
-EXEMPT = {("bot.cli.main", "api.keys")}
+# Known exceptions, (module, import); none now (the command may import api.keys: `tolmach
+# keys` manages the API's keys with the API's own store).
+EXEMPT: set[tuple[str, str]] = set()
 
 
 def modules() -> dict[str, Path]:
@@ -139,6 +145,6 @@ def test_the_rules_see_the_imports_they_judge() -> None:
     """The scan is not blind: it finds the lazy engine import of `tolmach translate`
     and the worker's top-level import of the engine."""
     known = modules()
-    assert "tasks.engine.registry" in imports(known["bot.cli.main"], top_level_only=False)
-    assert "tasks.engine.registry" not in imports(known["bot.cli.main"], top_level_only=True)
+    assert "tasks.engine.registry" in imports(known["cli.translate"], top_level_only=False)
+    assert "tasks.engine.registry" not in imports(known["cli.translate"], top_level_only=True)
     assert "tasks.engine.service" in imports(known["tasks.worker.runtime"], top_level_only=True)

@@ -15,7 +15,7 @@ from tests.tiny_model import build_tiny_marian
 def tolmach(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL", "HF_", "ENGINE"))}
     return subprocess.run(
-        python("-m", "bot.cli", "models", *args),
+        python("-m", "cli", "models", *args),
         cwd=ROOT,
         env={**clean, "DEVICE": "cpu", **env},
         capture_output=True,

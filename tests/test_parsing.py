@@ -6,10 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import BotError, SameLanguage, UnknownLanguage, UsageError
-from bot.parsing import AUTO, TranslateCommand, parse_languages, parse_translate
 from tasks import languages as language_table
 from tasks.languages import LANGUAGES, resolve
+from tasks.pairs import (
+    AUTO,
+    NoTarget,
+    PairError,
+    SameLanguage,
+    TranslateCommand,
+    UnknownLanguage,
+    UsageError,
+    parse_languages,
+    parse_translate,
+    words,
+)
 
 
 @pytest.mark.parametrize(
@@ -71,10 +81,10 @@ def test_parse_languages() -> None:
 
 
 @given(st.text())
-def test_any_input_parses_or_raises_a_bot_error(args: str) -> None:
+def test_any_input_parses_or_raises_a_pair_error(args: str) -> None:
     try:
         result = parse_translate(args)
-    except BotError:
+    except PairError:
         return
     assert result.text == result.text.strip()
     assert result.src == AUTO or resolve(result.src) == result.src
@@ -106,3 +116,22 @@ def test_language_names_are_built_once_per_process() -> None:
     for name in ("English", "русский", "deu", "pt-BR"):
         resolve(name)
     assert language_table._aliases.cache_info().misses == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (UsageError(), "Usage: /translate <from>><to> <text>\n"),
+        (NoTarget(), "Which language should I translate into?"),
+        (UnknownLanguage("r2d2"), "I don't know the language “r2d2”."),
+        (
+            UnknownLanguage("rusian", "russian"),
+            "I don't know the language “rusian”. Did you mean “russian”?",
+        ),
+        (SameLanguage("en"), "The source and the target are the same language (en): nothing"),
+    ],
+)
+def test_errors_in_plain_english(error: PairError, expected: str) -> None:
+    """`tolmach translate` prints these; the bot words them through its catalogs."""
+    text = words(error)
+    assert text.startswith(expected) and "{" not in text

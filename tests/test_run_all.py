@@ -26,7 +26,7 @@ def test_run_starts_redis_worker_and_bot(
         **process_env(f"redis://127.0.0.1:{port}/0", model_template, own_emulator.url),
         "TOLMACH_DATA": str(tmp_path),
     }
-    run = Proc("tolmach-run", python("-m", "bot.cli", "run"), env, logdir).start()
+    run = Proc("tolmach-run", python("-m", "cli", "run"), env, logdir).start()
     try:
         own_emulator.push_message(77, "/translate en>ru Hello, world")
         [reply] = own_emulator.wait_for(77, timeout=120)
@@ -52,7 +52,7 @@ def test_run_without_a_bot_token_serves_the_http_api(
         "API_PORT": str(api_port),
     }
     env.pop("BOT_TOKEN")
-    run = Proc("tolmach-run-api", python("-m", "bot.cli", "run"), env, logdir).start()
+    run = Proc("tolmach-run-api", python("-m", "cli", "run"), env, logdir).start()
     try:
         request = urllib.request.Request(
             f"http://127.0.0.1:{api_port}/translate",

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.cli import launcher
+from cli import launcher
 from config import Settings
 from tasks.celery_app import celery_config, make_celery
 from tasks.client.requests import PENDING

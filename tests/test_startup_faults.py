@@ -167,7 +167,7 @@ def test_worker_waits_for_redis_without_a_traceback(model_template: str, logdir:
 
 
 def tolmach_run(name: str, env: dict[str, str], logdir: Path) -> Proc:
-    return Proc(name, python("-m", "bot.cli", "run"), env, logdir).start()
+    return Proc(name, python("-m", "cli", "run"), env, logdir).start()
 
 
 @e2e

@@ -16,7 +16,7 @@ import pytest
 from celery.concurrency.prefork import TaskPool as PreforkPool
 from celery.concurrency.solo import TaskPool as SoloPool
 
-from bot.cli.launcher import worker_command
+from cli.launcher import worker_command
 from tasks.worker.startup import pool_children, share_cores
 from tests.conftest import RedisServer, process_env
 from tests.procs import Proc, wait_until

@@ -10,12 +10,12 @@ from aiogram.types import Message, User
 from bot.chat.sources import Source, SourceStore
 from bot.chat.typing_indicator import TypingIndicator
 from bot.context import ReplyContext
-from bot.errors import NoTarget, TextTooLong, UsageError
-from bot.parsing import AUTO, TranslateCommand
+from bot.errors import TextTooLong
 from tasks.client.admission import InvalidText, Policy, invalid_problem
 from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.client.submit import Submitter
 from tasks.contract import TranslateOptions
+from tasks.pairs import AUTO, NoTarget, TranslateCommand, UsageError
 
 
 class TranslateFlow:

@@ -25,7 +25,6 @@ from bot.context import ReplyContext
 from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
 from bot.i18n import Texts
-from bot.parsing import TranslateCommand
 from tasks.client.prefs import PrefsStore
 from tasks.client.requests import RequestStore
 from tasks.client.submit import QueueUnavailable, Submitter
@@ -38,6 +37,7 @@ from tasks.contract import (
     prepare_id,
 )
 from tasks.formats import supported_extensions
+from tasks.pairs import TranslateCommand
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024

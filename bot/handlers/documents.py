@@ -13,7 +13,7 @@ from bot.documents.progress import CancelDocument
 from bot.handlers.translate import COMMAND
 from bot.i18n import Texts
 from bot.middlewares.gate import COSTLY
-from bot.parsing import parse_translate
+from tasks.pairs import parse_translate
 
 router = Router(name=__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
@@ -12,6 +13,7 @@ from redis.exceptions import RedisError
 from bot import errors, texts
 from bot.documents.flow import DocumentRefused
 from bot.i18n import Texts
+from tasks import pairs
 from tasks.client import admission
 from tasks.client.submit import QueueUnavailable
 
@@ -22,17 +24,8 @@ log = logging.getLogger(__name__)
 def describe(error: Exception, phrases: Texts, locale: str) -> str:
     """Word a handler error for the user, in their language."""
     match error:
-        case errors.UsageError():
-            return phrases(texts.USAGE, locale)
-        case errors.NoTarget():
-            return phrases(texts.NO_TARGET, locale)
-        case errors.UnknownLanguage(code=code, suggestion=suggestion):
-            text = phrases(texts.UNKNOWN_LANGUAGE, locale, code=code)
-            if suggestion:
-                text += " " + phrases(texts.DID_YOU_MEAN, locale, suggestion=suggestion)
-            return text
-        case errors.SameLanguage(code=code):
-            return phrases(texts.SAME_LANGUAGE, locale, code=code)
+        case pairs.PairError():
+            return pairs.words(error, partial(phrases, locale=locale))
         case errors.TextTooLong(length=length, limit=limit):
             return phrases(texts.TEXT_TOO_LONG, locale, length=length, limit=limit)
         case admission.InvalidText():
@@ -58,7 +51,8 @@ def describe(error: Exception, phrases: Texts, locale: str) -> str:
 async def on_error(event: ErrorEvent, phrases: Texts, locale: str = "en") -> None:
     """Reply to the message that failed; log what was not a typed error."""
     error = event.exception
-    if not isinstance(error, errors.BotError | QueueUnavailable | admission.Refused):
+    typed = errors.BotError | pairs.PairError | QueueUnavailable | admission.Refused
+    if not isinstance(error, typed):
         log.error("handler failed", exc_info=error)
     if isinstance(error, errors.TryLater) and not error.notify:
         return  # told once already; the rest of the burst is dropped quietly

@@ -8,10 +8,10 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import texts
-from bot.errors import AdminsOnly, UsageError
-from bot.parsing import parse_languages
+from bot.errors import AdminsOnly
 from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.languages import display_name
+from tasks.pairs import UsageError, parse_languages
 
 router = Router(name=__name__)
 

@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot.chat.flow import TranslateFlow
 from bot.middlewares.gate import COSTLY
-from bot.parsing import parse_translate
+from tasks.pairs import parse_translate
 
 router = Router(name=__name__)
 # A file captioned with the command is the documents router's: the file is translated.

@@ -21,14 +21,14 @@ from redis.asyncio import Redis
 
 from bot import texts
 from bot.context import ReplyContext
-from bot.errors import BotError, Busy, TryLater
+from bot.errors import Busy, TryLater
 from bot.i18n import Texts
 from bot.inline.answers import InlineAnswers, article
 from bot.limits import Limiter
-from bot.parsing import parse_translate
 from tasks.client.prefs import PrefsStore
 from tasks.client.submit import Submitter
 from tasks.contract import QUEUE_INLINE
+from tasks.pairs import PairError, parse_translate
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class InlineFlow:
         """Handle one inline query; `order` (the update id) says which is newest."""
         try:
             request = parse_translate(query.query)
-        except BotError:
+        except PairError:
             request = None
         if request is None or not request.text:
             await self.answers.answer(query.id, [self._help(locale)], personal=False)

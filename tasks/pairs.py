@@ -1,18 +1,38 @@
-"""Parse what users type: `/translate en>ru,de text`, `/tr ru text`, `/lang ru en`.
+"""Parse what people type: `/translate en>ru,de text`, `/tr ru text`, `/lang ru en`, and
+`tolmach translate en>ru text`; say in words what was wrong with it.
 
-Pure functions, no aiogram. Languages may be codes, aliases or names in English or
-natively (`english>русский`); `auto` (or an empty source) means "detect it".
+Pure functions, no aiogram, so the bot and the `tolmach` command share them. Languages
+may be codes, aliases or names in English or natively (`english>русский`); `auto` (or an
+empty source) means "detect it". The words are English gettext message ids: the bot
+translates them (bot/locales), the command prints them as they are.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from bot.errors import SameLanguage, UnknownLanguage, UsageError
 from tasks.languages import LANGUAGES, resolve, suggest
 
+USAGE = (
+    "Usage: /translate <from>><to> <text>\n"
+    "Example: /translate en>ru Hello, world\n"
+    "Or reply to a message with /translate ru"
+)
+NO_TARGET = (
+    "Which language should I translate into? For example: /translate ru Hello. "
+    "Set your usual language with /lang ru"
+)
+UNKNOWN_LANGUAGE = "I don't know the language “{code}”."
+DID_YOU_MEAN = "Did you mean “{suggestion}”?"
+SAME_LANGUAGE = "The source and the target are the same language ({code}): nothing to translate."
+
 AUTO = "auto"
+
+# `phrases(message, **values)`: a message id in some language, its placeholders filled.
+Phrases = Callable[..., str]
 # The first whitespace-free word, then everything after it (line breaks included).
 _HEAD_RE = re.compile(r"\s*(\S+)(?:\s+(.*))?\Z", re.DOTALL)
 
@@ -88,3 +108,54 @@ def language(raw: str) -> str:
     if code is None or (code not in LANGUAGES and "-" not in code and len(code) != 2):
         raise UnknownLanguage(raw.strip() or "?", suggest(raw))
     return code
+
+
+class PairError(Exception):
+    """What was typed names no translation to make; `words` says why."""
+
+
+class UsageError(PairError):
+    """The command is empty or malformed; the user gets the usage line."""
+
+
+class UnknownLanguage(PairError):
+    """A language not recognised, with a close match if one exists."""
+
+    def __init__(self, code: str, suggestion: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.suggestion = suggestion
+
+
+class SameLanguage(PairError):
+    """Source and target are the same language."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class NoTarget(PairError):
+    """No target language given and none set for the user or chat."""
+
+
+def english(message: str, **values: Any) -> str:
+    """`message` as it is (English), with `{placeholders}` filled."""
+    return message.format(**values) if values else message
+
+
+def words(error: PairError, phrases: Phrases = english) -> str:
+    """Word `error` for a person: through `phrases` (a translation), else in English."""
+    match error:
+        case UsageError():
+            return phrases(USAGE)
+        case NoTarget():
+            return phrases(NO_TARGET)
+        case UnknownLanguage(code=code, suggestion=suggestion):
+            text = phrases(UNKNOWN_LANGUAGE, code=code)
+            if suggestion:
+                text += " " + phrases(DID_YOU_MEAN, suggestion=suggestion)
+            return text
+        case SameLanguage(code=code):
+            return phrases(SAME_LANGUAGE, code=code)
+    raise TypeError(f"no words for {type(error).__name__}")

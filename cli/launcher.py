@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import redis
 
-from bot.cli.supervise import Service, supervise
+from cli.supervise import Service, supervise
 from config import Settings, load_settings
 from tasks.connections import uses_sentinel
 
