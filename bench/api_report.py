@@ -1,0 +1,110 @@
+"""What bench/api.py prints: a header naming what ran, the raw figures, a table ready
+for bench/RESULTS.md, and the issue's targets, met or missed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+from dataclasses import dataclass
+
+from bench import workload
+
+# Closed and burst: API sentences/s at least this share of the raw limit.
+FLOORS = {32: 0.85, 64: 0.9, 256: 0.9}
+SINGLE_EXTRA = 0.020  # one client's p50 over the raw batch-1 p50, at most (seconds)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One (mode, clients) run through the API."""
+
+    mode: str
+    clients: int
+    rate: float
+    steady: bool
+    p50: float
+    cpu_per_sentence: float
+    sentences: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything a run measured, and what it ran."""
+
+    rows: list[Row]
+    raw: workload.RawFigures
+    engine: str
+    layout: str
+    tokens: float
+
+
+def report(args: argparse.Namespace, result: Result) -> None:
+    """The header, the raw figures, the table for bench/RESULTS.md, the targets."""
+    raw = result.raw
+    limit, single = raw.rate(raw.best), statistics.median(raw.single)
+    print(header(args, result))
+    for batch in workload.RAW_BATCHES:
+        before, after = (run.rate for run in raw.runs[batch])
+        print(
+            f"raw batch {batch}: {raw.rate(batch):.1f} sent/s ({before:.1f} before the API "
+            f"runs, {after:.1f} after), {raw.cpu_per_sentence(batch):.3f} CPU-s/sent"
+        )
+    print(
+        f"raw limit: {limit:.1f} sent/s (batch {raw.best}); raw batch-1 p50 {single * 1e3:.0f} ms"
+    )
+    print(
+        f"closed: each client max({args.rounds}, {args.min_sentences} / clients) requests, the "
+        f"rate after its first; burst: {args.bursts} rounds of one request per client"
+    )
+    print()
+    print(
+        "| mode | clients | API sent/s | raw limit sent/s | ratio | p50 ms "
+        "| worker CPU-s/sent | raw CPU-s/sent |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    raw_cpu = raw.cpu_per_sentence(raw.best)
+    for row in result.rows:
+        rate = f"{row.rate:.1f}" + ("" if row.steady else " (whole run)")
+        print(
+            f"| {row.mode} | {row.clients} | {rate} | {limit:.1f} | {row.rate / limit:.2f} | "
+            f"{row.p50 * 1e3:.0f} | {row.cpu_per_sentence:.3f} | {raw_cpu:.3f} |"
+        )
+    print()
+    for line in targets(result.rows, limit, single):
+        print(line)
+
+
+def header(args: argparse.Namespace, result: Result) -> str:
+    """One line naming the machine, the engine, the model and the worker's layout."""
+    engine = args.engine or f"not set: the default, {workload.DEFAULT_ENGINE}"
+    device = args.device or f"not set: the default, {workload.DEFAULT_DEVICE}"
+    return (
+        f"Machine: {workload.machine()}. Engine: {result.engine} (ENGINE {engine}); "
+        f"device: {workload.device_name(args.device)} (DEVICE {device}); model: random "
+        f"weights, opus-mt-en-ru sizes, beam search with {workload.NUM_BEAMS} beams (the "
+        f"default NUM_BEAMS); tokens: {result.tokens:.1f} in (mean, </s> included), "
+        f"{workload.OUTPUT_TOKENS} out; worker as `tolmach run` starts it: concurrency "
+        f"{result.layout}, TORCH_THREADS not set; CACHE_TTL=0; raw engine: one translator "
+        f"with {os.cpu_count()} threads in the benchmark's process."
+    )
+
+
+def targets(rows: list[Row], limit: float, single: float) -> list[str]:
+    """A line per target: met or missed with the figure, or not measured by this run."""
+    lines = []
+    for clients, floor in FLOORS.items():
+        runs = [row for row in rows if row.clients == clients]
+        met = {row.mode: "met" if row.rate >= floor * limit else "MISSED" for row in runs}
+        figures = "; ".join(f"{r.mode} {r.rate / limit:.2f} x, {met[r.mode]}" for r in runs)
+        lines.append(f"target: {clients} clients >= {floor} x raw: {figures or 'not measured'}")
+    one = [row for row in rows if row.mode == "closed" and row.clients == 1]
+    figure = "not measured"
+    if one:
+        extra = one[0].p50 - single
+        figure = (
+            f"{'met' if extra <= SINGLE_EXTRA else 'MISSED'}: p50 {one[0].p50 * 1e3:.0f} ms, "
+            f"raw batch-1 {single * 1e3:.0f} ms, {extra * 1e3:+.0f} ms"
+        )
+    lines.append(f"target: one client (closed) p50 <= raw batch-1 p50 + 20 ms: {figure}")
+    return lines
