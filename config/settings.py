@@ -40,10 +40,16 @@ class Settings(BaseSettings):
     model_template: str = "Helsinki-NLP/opus-mt-{src}-{tgt}"
     models: dict[str, str] = Field(default_factory=dict)
     device: Literal["cpu", "cuda", "auto"] = "auto"
-    engine: Literal["transformers", "ctranslate2"] = "transformers"
+    # auto: CTranslate2 for the models it converts (opus-mt, NLLB, M2M100), else transformers.
+    engine: Literal["auto", "transformers", "ctranslate2"] = "auto"
     model_cache: str = "~/.cache/tolmach"
     num_beams: int = Field(default=2, ge=1, le=8)
+    # Threads of one worker child's engine; 0: the host's cores shared by its children.
     torch_threads: int = Field(default=0, ge=0)
+    # Pool children of a worker (Celery's --concurrency, which overrides it): a fixed
+    # two, not one per core, so a model's memory does not grow with the host; each
+    # child's engine runs parallel batches on its share of the cores.
+    worker_concurrency: int = Field(default=2, ge=1)
     ct2_compute_type: str = "auto"
     max_loaded_models: int = Field(default=4, ge=1)
     preload_pairs: Annotated[list[str], NoDecode] = Field(default_factory=list)

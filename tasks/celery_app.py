@@ -76,6 +76,7 @@ def celery_config(settings: Settings, *, results: bool = True) -> dict[str, Any]
         "result_backend_max_retries": 40,
         "result_backend_max_sleep_between_retries_ms": 2000,
         "result_expires": settings.reply_ttl,
+        "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": True,
         # PRELOAD_PAIRS load in worker_process_init, before a child reports "up"; a
         # model download can take minutes, and Celery kills children slower than this.

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from tasks.engine.base import EngineOptions
+from tasks.engine.ctranslate2 import CTranslate2Translator
 from tasks.engine.registry import ModelRegistry, Step
-from tasks.engine.transformers import TransformersTranslator
 from tasks.errors import UnsupportedPair
 
 OPTIONS = EngineOptions(device="cpu", num_beams=1)
@@ -35,7 +35,8 @@ def test_concurrent_requests_load_once(model_template: str) -> None:
     for t in threads:
         t.join()
     assert loads == [path(model_template, "en", "ru")]
-    assert len({id(t) for t in got}) == 1 and isinstance(got[0], TransformersTranslator)
+    # ENGINE=auto, the default: a Marian model runs on CTranslate2.
+    assert len({id(t) for t in got}) == 1 and isinstance(got[0], CTranslate2Translator)
 
 
 def test_least_recently_used_model_is_unloaded(model_template: str) -> None:

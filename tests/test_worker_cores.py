@@ -2,8 +2,9 @@
 a thread per core, so the worker makes their idle OpenMP threads sleep rather than spin
 on the cores the other children need (bench/api.py measures the effect).
 
-Real `celery -A tasks worker` processes with the transformers engine, as users start
-them; each is stopped once it has imported the engine (the policy is set just before).
+Real `celery -A tasks worker` processes with the default engine, as users start them;
+each is stopped once it has imported the engine (the policy is set just before). A worker
+started without `-c` runs two children, which share the host's cores between their engines.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from celery.concurrency.prefork import TaskPool as PreforkPool
 from celery.concurrency.solo import TaskPool as SoloPool
 
 from cli.launcher import worker_command
-from tasks.worker.startup import pool_children, share_cores
+from tasks.worker.startup import host_cores, pool_children, share_cores
 from tests.conftest import RedisServer, process_env
 from tests.procs import Proc, wait_until
 
@@ -28,7 +29,7 @@ LINE = "children share the cores: OMP_WAIT_POLICY=PASSIVE"
 def engine_imported(proc: Proc) -> str:
     """A started worker's log once it has imported the engine."""
     wait_until(
-        lambda: "transformers imported in" in proc.log.read_text(errors="replace"),
+        lambda: "ctranslate2 imported in" in proc.log.read_text(errors="replace"),
         120,
         f"{proc.name} to import the engine",
     )
@@ -43,6 +44,7 @@ def test_children_of_a_default_worker_wait_passively(
     env.pop("TORCH_THREADS")  # as users run it: the engine's own thread count
     env.pop("OMP_WAIT_POLICY", None)
     cases = {
+        "cores-default": ([], env, True),
         "cores-two": (["-c", "2"], env, True),
         "cores-one": (["-c", "1"], env, False),
         "cores-threads-set": (["-c", "2"], {**env, "TORCH_THREADS": "1"}, False),
@@ -56,10 +58,16 @@ def test_children_of_a_default_worker_wait_passively(
         for name, (_, _, passive) in cases.items():
             log = engine_imported(procs[name])
             if passive:  # set before the engine's libraries were imported
-                assert log.index(f"2 {LINE}") < log.index("transformers imported in"), name
+                assert log.index(f"2 {LINE}") < log.index("ctranslate2 imported in"), name
             else:
                 assert LINE not in log, (name, log[-2000:])
             assert "Traceback" not in log, name
+        # Two children by default, not one per core: the cores are divided among them.
+        per_child = max(1, host_cores() // 2)
+        assert f"2 children, {per_child} engine threads each" in engine_imported(
+            procs["cores-default"]
+        )
+        assert "2 children, 1 engine threads each" in engine_imported(procs["cores-threads-set"])
     finally:
         for proc in procs.values():
             proc.stop()

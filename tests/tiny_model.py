@@ -182,13 +182,22 @@ def _train_spm(folder: Path, prefix: str) -> None:
     corpus.unlink()
 
 
-def reference_translate(folder: Path, texts: list[str], num_beams: int) -> list[str]:
-    """What the model produces, computed with plain transformers (not our engine), one
+def reference_translate(
+    folder: Path, texts: list[str], num_beams: int, engine: str = "auto"
+) -> list[str]:
+    """What the model produces, computed with the plain libraries (not our engine), one
     text at a time on one thread (as the test workers run: TORCH_THREADS=1). The model is
-    loaded once per folder version, and each text's output is kept for the next caller."""
+    loaded once per folder version, and each text's output is kept for the next caller.
+
+    `engine` is the deployment's ENGINE: with `auto` (the default) or `ctranslate2`, the
+    Marian model runs as CTranslate2 runs it on a CPU, converted and quantized to int8 by
+    CTranslate2's own converter; with `transformers`, through `generate`.
+    """
+    version = _version(folder)
+    if engine in ("auto", "ctranslate2"):
+        return [_ct2_reference(version, text, num_beams) for text in texts]
     import torch
 
-    version = _version(folder)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # beside busy workers, more threads only wait on each other
     try:
@@ -221,3 +230,31 @@ def _loaded(version: tuple[str, tuple[tuple[str, int], ...]]) -> tuple[Any, Any]
     return AutoTokenizer.from_pretrained(folder), AutoModelForSeq2SeqLM.from_pretrained(
         folder
     ).eval()
+
+
+@functools.cache
+def _ct2_reference(version: tuple[str, tuple[tuple[str, int], ...]], text: str, beams: int) -> str:
+    tokenizer, translator, longest = _ct2_loaded(version)
+    ids = tokenizer(text, truncation=True, max_length=512).input_ids  # Marian's positions
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    [result] = translator.translate_batch([tokens], beam_size=beams, max_decoding_length=longest)
+    ids = tokenizer.convert_tokens_to_ids(result.hypotheses[0])
+    return str(tokenizer.decode(ids, skip_special_tokens=True).strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _ct2_loaded(version: tuple[str, tuple[tuple[str, int], ...]]) -> tuple[Any, Any, int]:
+    import tempfile
+
+    import ctranslate2
+    from ctranslate2.converters import TransformersConverter
+    from transformers import AutoTokenizer, GenerationConfig
+
+    folder = version[0]
+    out = Path(tempfile.mkdtemp(prefix="ct2-reference-")) / "model"
+    TransformersConverter(folder).convert(str(out), quantization="int8")
+    translator = ctranslate2.Translator(str(out), "cpu", compute_type="int8", intra_threads=1)
+    generation = GenerationConfig.from_pretrained(folder)
+    # generate's max_length counts the decoder start token and the forced </s>.
+    longest = int(generation.max_length) - 1 - int(generation.forced_eos_token_id is not None)
+    return AutoTokenizer.from_pretrained(folder), translator, longest

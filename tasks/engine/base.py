@@ -31,18 +31,19 @@ class EngineOptions:
 
     device: str = "auto"
     num_beams: int = 2
+    # 0: every core (CTranslate2: a parallel batch per core; torch: its own default).
     threads: int = 0
-    engine: str = "transformers"
+    engine: str = "auto"
     cache_dir: str = "~/.cache/tolmach"
     compute_type: str = "auto"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EngineOptions:
-        """The options the settings ask for."""
+    def from_settings(cls, settings: Settings, threads: int | None = None) -> EngineOptions:
+        """The options the settings ask for (`threads`, when given, for TORCH_THREADS)."""
         return cls(
             device=settings.device,
             num_beams=settings.num_beams,
-            threads=settings.torch_threads,
+            threads=settings.torch_threads if threads is None else threads,
             engine=settings.engine,
             cache_dir=settings.model_cache,
             compute_type=settings.ct2_compute_type,
@@ -90,9 +91,11 @@ def import_libraries(engine: str) -> None:
     """Import the engine's libraries now: in a worker's main process before it forks,
     children then share these pages instead of each importing for seconds.
 
-    Only imports: no model, thread pool or CUDA context is created (fork safety).
+    Only imports: no model, thread pool or CUDA context is created (fork safety). With
+    `auto`, CTranslate2's: torch is imported only if a model needs converting or is of a
+    type CTranslate2 does not run.
     """
-    if engine == "ctranslate2":
+    if engine in ("ctranslate2", "auto"):
         import ctranslate2  # noqa: F401
         import sentencepiece  # noqa: F401
 

@@ -2,8 +2,9 @@
 
 Pairs resolve to models as workers resolve them (MODEL_TEMPLATE, MODELS, through English
 when there is no direct model). Hub models go into the Hugging Face cache that workers load
-from (`HF_HOME`; `/models` in the compose file); with ENGINE=ctranslate2 the converted copy
-is made now, under `MODEL_CACHE/ct2`, instead of on a worker's first request.
+from (`HF_HOME`; `/models` in the compose file). Where CTranslate2 runs the model (ENGINE=auto,
+the default, for opus-mt, NLLB and M2M100), the converted copy is made now, under
+`MODEL_CACHE/ct2`, instead of on a worker's first request.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
+from tasks.engine.choice import engine_for
 from tasks.engine.registry import ModelRegistry, Step
 from tasks.languages import PIVOT
 from tasks.model_paths import looks_local, missing_folder
@@ -51,7 +53,7 @@ def download(settings: Settings, pairs: list[str], echo: Echo) -> None:
         for step in fetch_pair(registry, src, tgt):
             name = f"{step.src}-{step.tgt}"
             echo(f"{name}: {step.model_id} ready")
-            if settings.engine == "ctranslate2":
+            if engine_for(step.model_id, settings.engine) == "ctranslate2":
                 echo(f"{name}: CTranslate2 copy in {convert(settings, step.model_id)}")
 
 

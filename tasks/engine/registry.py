@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tasks.engine.base import EngineOptions, Translator
+from tasks.engine.choice import engine_for
 from tasks.engine.transformers import TransformersTranslator
 from tasks.errors import ModelUnavailable, UnsupportedPair
 from tasks.languages import PIVOT
@@ -35,11 +36,25 @@ UNSUPPORTED_TTL = 300.0
 
 
 def load_translator(model_id: str, options: EngineOptions) -> Translator:
-    """Load a model with the configured engine."""
-    if options.engine == "ctranslate2":
+    """Load a model with the configured engine; with ENGINE=auto, CTranslate2 for the
+    models it converts (converted once, then cached) and transformers for the rest."""
+    engine = engine_for(model_id, options.engine)
+    if engine == "ctranslate2":
         from tasks.engine.ctranslate2 import CTranslate2Translator
 
-        return CTranslate2Translator.load(model_id, options)
+        if options.engine != "auto":
+            return CTranslate2Translator.load(model_id, options)
+        try:
+            translator = CTranslate2Translator.load(model_id, options)
+        except ModelUnavailable as exc:
+            # A model of a convertible type that still would not convert: the slower
+            # engine serves it rather than nobody.
+            log.warning("ENGINE=auto: %r runs on transformers: %s", model_id, exc)
+            return TransformersTranslator.load(model_id, options)
+        log.info("ENGINE=auto: %r runs on CTranslate2", model_id)
+        return translator
+    if options.engine == "auto":
+        log.info("ENGINE=auto: %r runs on transformers (not a CTranslate2 model type)", model_id)
     return TransformersTranslator.load(model_id, options)
 
 
@@ -77,11 +92,14 @@ class ModelRegistry:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, on_load: LoadHook | None = None) -> ModelRegistry:
-        """A registry as MODEL_TEMPLATE, MODELS, MAX_LOADED_MODELS and the engine say."""
+    def from_settings(
+        cls, settings: Settings, on_load: LoadHook | None = None, threads: int | None = None
+    ) -> ModelRegistry:
+        """A registry as MODEL_TEMPLATE, MODELS, MAX_LOADED_MODELS and the engine say
+        (`threads`: the engine's, when not TORCH_THREADS)."""
         return cls(
             settings.model_template,
-            EngineOptions.from_settings(settings),
+            EngineOptions.from_settings(settings, threads),
             overrides=settings.models,
             max_loaded=settings.max_loaded_models,
             on_load=on_load,

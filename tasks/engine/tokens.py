@@ -110,6 +110,12 @@ class HuggingFaceCodec:
     def __init__(self, tokenizer: Any) -> None:
         self.tokenizer = tokenizer
         self.languages = LanguageTokens(tokenizer) if is_multilingual(tokenizer) else None
+        # Language tokens are never text, wherever a (quantized) model puts them; not
+        # every tokenizer marks them special.
+        codes = getattr(tokenizer, "lang_code_to_id", None) or {}
+        ids = list(codes.values())
+        extra = getattr(tokenizer, "additional_special_tokens", None) or []
+        self.language_tokens = frozenset([*tokenizer.convert_ids_to_tokens(ids), *extra])
 
     def encode(self, texts: list[str], src_code: str | None, max_length: int) -> list[list[str]]:
         """Tokens of each text; `src_code` sets a multilingual model's source language."""
@@ -120,7 +126,12 @@ class HuggingFaceCodec:
 
     def decode(self, hypotheses: list[list[str]]) -> list[str]:
         """Text of each output, special tokens dropped."""
-        ids = [self.tokenizer.convert_tokens_to_ids(tokens) for tokens in hypotheses]
+        ids = [
+            self.tokenizer.convert_tokens_to_ids(
+                [t for t in tokens if t not in self.language_tokens]
+            )
+            for tokens in hypotheses
+        ]
         decoded: list[str] = self.tokenizer.batch_decode(ids, skip_special_tokens=True)
         return [text.strip() for text in decoded]
 

@@ -115,6 +115,10 @@ class SafeBatches(Batches):
                     request.reject(requeue=True)
                 else:
                     request.acknowledge()
+            # A child is free: what gathered meanwhile goes now, not at the next tick.
+            # (Pool callbacks run in the worker's event loop, as message handlers do.)
+            if self._buffer.qsize():
+                self._do_flush()
 
         def on_error(exc: Any) -> None:
             self._finished(token)

@@ -54,7 +54,9 @@ def service() -> TranslationService:
         client.hincrby(MODEL_LOADS_KEY, f"{model_id}|{where}", 1)
         record_load_time(client, seconds)
 
-    registry = ModelRegistry.from_settings(settings, on_load=record_load)
+    # Set by the worker's main process for its pool (tasks/worker/startup.py).
+    threads = int(app.conf.get("tolmach_engine_threads") or settings.torch_threads)
+    registry = ModelRegistry.from_settings(settings, on_load=record_load, threads=threads)
     return TranslationService(
         registry,
         cache=TranslationCache(client, settings.cache_ttl),

@@ -43,12 +43,33 @@ def import_engine(conf: Any = None, instance: Any = None, **_: Any) -> None:
     Sent after logging is set up (worker_init is too early for the line)."""
     settings = conf.get("tolmach_settings") if conf is not None else None
     if isinstance(settings, Settings):
-        if not settings.torch_threads:  # each child takes a thread per core
-            share_cores(pool_children(instance))
+        children = pool_children(instance)
+        if not settings.torch_threads:
+            share_cores(children)
+        # Forked children read it from the app's configuration (tasks/worker/runtime.py).
+        conf.tolmach_engine_threads = threads = engine_threads(settings, children)
+        log.info("%d children, %d engine threads each", children, threads)
         started = time.perf_counter()
         import_libraries(settings.engine)
         known_names()  # every request resolves languages: build babel's names once, here
-        log.info("%s imported in %.2fs", settings.engine, time.perf_counter() - started)
+        library = "transformers" if settings.engine == "transformers" else "ctranslate2"
+        log.info("%s imported in %.2fs", library, time.perf_counter() - started)
+
+
+def engine_threads(settings: Settings, children: int) -> int:
+    """Threads of each child's engine: TORCH_THREADS, or the cores shared among the
+    children, so that together they run a thread per core and no more."""
+    if settings.torch_threads:
+        return settings.torch_threads
+    return max(1, host_cores() // max(children, 1))
+
+
+def host_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def pool_children(worker: Any) -> int:
@@ -63,11 +84,10 @@ def pool_children(worker: Any) -> int:
 def share_cores(children: int) -> None:
     """Let several children's OpenMP threads share the cores: idle threads sleep.
 
-    Without TORCH_THREADS each child's torch (or CTranslate2) runs a thread per core,
-    and OpenMP threads spin between operations by default: children spin on the cores
-    the others need. On 2 cores, Celery's default of a child per core translated a
-    burst with transformers at 0.43 x the raw engine; with passive waiting, 0.81-0.84 x,
-    for a single request a little slower (1.20 x raw instead of 1.10 x; bench/api.py).
+    OpenMP threads spin between operations by default: where children's threads outnumber
+    the cores (a host with fewer cores than children), they spin on the cores the others
+    need. On 2 cores, a child per core each with a thread per core translated a burst with
+    transformers at 0.43 x the raw engine; with passive waiting, 0.81-0.84 x.
     Must run before the engine's libraries are imported (OpenMP reads it once); an
     OMP_WAIT_POLICY already set is kept.
     """
