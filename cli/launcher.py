@@ -129,13 +129,20 @@ def run_all() -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     code = supervise(services, stopping)
-    for proc in children:
+    # All told at once, then waited for together: a worker whose children are still
+    # loading models takes a while, and the others need not wait their turn behind it.
+    services_procs = children[: len(services)]
+    for proc in services_procs:
         if proc.poll() is None:
             proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    deadline = time.monotonic() + 30
+    for proc in children:
+        if proc not in services_procs and proc.poll() is None:
+            proc.terminate()  # Redis last, once the services are gone
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
     for service in services:
         service.drain()
     return code

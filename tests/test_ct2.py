@@ -128,7 +128,8 @@ def test_concurrent_thread_loads(
 
 def test_concurrent_process_loads(marian: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from tasks.engine.ctranslate2 import CTranslate2Translator as T;"
+        "import logging, sys; logging.basicConfig(level=logging.INFO);"
+        "from tasks.engine.ctranslate2 import CTranslate2Translator as T;"
         "from tasks.engine.base import EngineOptions as O;"
         "t = T.load(sys.argv[1], O(device='cpu', num_beams=1, cache_dir=sys.argv[2]));"
         "print(t.translate_batch(['Hello, world'], 'en', 'ru')[0])"
@@ -136,13 +137,18 @@ def test_concurrent_process_loads(marian: Path, tmp_path: Path) -> None:
     args = [sys.executable, "-c", code, str(marian), str(tmp_path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # two processes share the CPUs
     procs = [
-        subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
-    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    outputs, logs = zip(*(proc.communicate(timeout=120) for proc in procs), strict=True)
     assert [proc.returncode for proc in procs] == [0, 0]
     assert outputs[0] == outputs[1] and outputs[0].strip()
-    assert len(list((tmp_path / "ct2").iterdir())) == 1  # no scratch folders left
+    # One converted, the other waited for its copy (a worker's children start together).
+    assert sum(log.count("to CTranslate2") for log in logs) == 1, logs
+    folders = [p for p in (tmp_path / "ct2").iterdir() if p.is_dir()]
+    assert len(folders) == 1  # no scratch folders left
 
 
 def test_target_appearing_meanwhile_is_used(

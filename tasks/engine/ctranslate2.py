@@ -7,6 +7,8 @@ reused by later loads in any process. Heavy libraries are imported only to load 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -14,6 +16,7 @@ import re
 import shutil
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,11 +191,23 @@ def converted(model_id: str, cache_dir: Path, quantization: str) -> Path:
     target = cache_dir / "ct2" / cache_name(model_id, quantization)
     if not (target / "model.bin").is_file():
         # transformers 5 loads models unsafely from concurrent threads (a lost race
-        # leaves meta tensors behind for good): one conversion per process at a time.
-        with _CONVERTING:
+        # leaves meta tensors behind for good): one conversion per process at a time;
+        # and one per cache across processes (a worker's children all start together),
+        # so the others wait for the copy rather than convert it again.
+        with _CONVERTING, _cache_lock(target):
             if not (target / "model.bin").is_file():
                 _convert_into(target, model_id, looks_local(model_id), quantization)
     return target
+
+
+@contextlib.contextmanager
+def _cache_lock(target: Path) -> Iterator[None]:
+    # Beside the copies, not among them: ct2/ holds only models (`tolmach models list`).
+    locks = target.parent.parent / "ct2-locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
 
 
 def _convert_into(target: Path, model_id: str, local: bool, quantization: str) -> None:
