@@ -121,8 +121,9 @@ class Settings(BaseSettings):
 
     @property
     def document_byte_limit(self) -> int:
-        """Largest document accepted: api.telegram.org serves bots files up to 20 MB,
-        a local Bot API server up to 2000 MB."""
+        """Largest document sent to the bot (what a worker downloads from Telegram):
+        api.telegram.org serves bots files up to 20 MB, a local Bot API server up to
+        2000 MB. HTTP uploads have their own limit (`api_upload_limit`)."""
         if self.document_max_bytes:
             return self.document_max_bytes
         official = "://api.telegram.org" in self.telegram_api_url
