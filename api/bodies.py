@@ -37,11 +37,11 @@ KEY_OUTSIDE_BODY = ("/api/translate_async", "/api/translate_file_async")
 
 def limits(settings: Settings) -> dict[str, int]:
     """Bytes of body each route takes: a text route what its characters can cost in
-    JSON (never the document limit), a file route the largest document."""
+    JSON (never the upload limit), a file route the largest upload (API_UPLOAD_MAX_BYTES)."""
     chars = min(settings.request_char_budget, settings.api_batch_limit * settings.max_text_chars)
     text = chars * BYTES_PER_CHAR + SMALL
     found = {path: text for path in TEXT_ROUTES}
-    found.update({path: settings.document_byte_limit + ENVELOPE for path in FILE_ROUTES})
+    found.update({path: settings.api_upload_limit + ENVELOPE for path in FILE_ROUTES})
     return found
 
 

@@ -49,7 +49,7 @@ async def accept_file(
     if extension not in supported_extensions():
         known = ", ".join(sorted(e.lstrip(".") for e in supported_extensions()))
         raise HTTPException(400, f"{name!r}: unknown file format; supported: {known}")
-    limit = services.settings.document_byte_limit
+    limit = services.settings.api_upload_limit
     too_big = HTTPException(413, f"{name!r} is over the size limit ({limit / MB:.0f} MB)")
     if file.size is not None and file.size > limit:
         raise too_big

@@ -1,13 +1,18 @@
-"""The API's Prometheus metrics: requests by route and status, and their latency."""
+"""The API's Prometheus metrics: requests by route and status, and their latency; and
+the fleet's (queue depths, worker metrics: `tasks.fleet`), read from Redis on each scrape,
+as the bot serves them, so a deployment without a bot sees its workers too."""
 
 from __future__ import annotations
 
 import time
 
-from fastapi import Response
+from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.services import services_of
+from tasks.fleet import fleet_exposition
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120)
 
@@ -68,6 +73,8 @@ class ApiMetrics:
 
         return timed
 
-    def scrape(self) -> Response:
-        """`GET /metrics`."""
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+    async def scrape(self, request: Request) -> Response:
+        """`GET /metrics`: this process's metrics, then the fleet's (a RedisError
+        answers 503, as any route's)."""
+        fleet = await fleet_exposition(services_of(request).redis)
+        return Response(generate_latest(self.registry) + fleet, media_type=CONTENT_TYPE_LATEST)

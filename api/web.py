@@ -61,7 +61,7 @@ async def config(request: Request) -> dict[str, Any]:
     return {
         "char_limit": services.guard.text_limit(None),
         "formats": sorted(supported_extensions()),
-        "max_file_bytes": settings.document_byte_limit,
+        "max_file_bytes": settings.api_upload_limit,
     }
 
 

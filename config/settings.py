@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # Bytes of uploads and translated files the API keeps in Redis at once, files one
     # client may have there, and how long a translated file waits for its download.
     api_files_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    # One HTTP upload, at most (Telegram's download limit is the bot's, not the API's).
+    api_upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     api_files_per_client: int = Field(default=4, ge=1)
     api_file_ttl: int = Field(default=3600, ge=60)
     api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -119,12 +121,20 @@ class Settings(BaseSettings):
 
     @property
     def document_byte_limit(self) -> int:
-        """Largest document accepted: api.telegram.org serves bots files up to 20 MB,
-        a local Bot API server up to 2000 MB."""
+        """Largest document sent to the bot (what a worker downloads from Telegram):
+        api.telegram.org serves bots files up to 20 MB, a local Bot API server up to
+        2000 MB. HTTP uploads have their own limit (`api_upload_limit`)."""
         if self.document_max_bytes:
             return self.document_max_bytes
         official = "://api.telegram.org" in self.telegram_api_url
         return (20 if official else 2000) * 1024 * 1024
+
+    @property
+    def api_upload_limit(self) -> int:
+        """Largest document the HTTP API takes: API_UPLOAD_MAX_BYTES, and never more than
+        API_FILES_MAX_BYTES, the bytes of files it may hold at once (a larger upload
+        could never be admitted)."""
+        return min(self.api_upload_max_bytes, self.api_files_max_bytes)
 
     @field_validator("bot_token")
     @classmethod

@@ -10,7 +10,13 @@ from typing import Any
 from tests.procs import Proc, free_port, python, wait_until
 
 # The stack's test-only knobs that are not the API's defaults.
-NOT_DEFAULTS = ("MAX_TEXT_CHARS", "DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_CHARS", "BOT_TOKEN")
+NOT_DEFAULTS = (
+    "MAX_TEXT_CHARS",
+    "DOCUMENT_MAX_BYTES",
+    "DOCUMENT_MAX_CHARS",
+    "BOT_TOKEN",
+    "TELEGRAM_API_URL",  # the emulator's: Telegram's limits follow it
+)
 
 
 class ApiProc:

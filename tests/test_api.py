@@ -269,7 +269,8 @@ def test_a_body_over_the_limit_is_413(api: Api) -> None:
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/translate_file")
     connection.putheader("Content-Type", "multipart/form-data; boundary=x")
-    connection.putheader("Content-Length", str(3 * 1024 * 1024))  # the tests' limit: 1 MB
+    # Over API_UPLOAD_MAX_BYTES (50 MB by default) and the form's envelope (1 MB).
+    connection.putheader("Content-Length", str(52 * 1024 * 1024))
     connection.endheaders()
     response = connection.getresponse()
     assert response.status == 413 and "limit" in json.loads(response.read())["error"]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from api.files import LEDGER
+from config import Settings
 from tests.api_proc import ApiProc, api_env
 from tests.conftest import RedisServer, wait_redis
 from tests.procs import Proc, free_port
@@ -93,6 +95,25 @@ def _upload(api: ApiProc, size: int) -> tuple[int, dict[str, str], object]:
         {"target_lang": "ru", "source_lang": "en"}, "big.txt", b"a" * size
     )
     return api.request("POST", "/api/translate_file_async", body, {"Content-Type": content_type})
+
+
+def test_an_upload_has_its_own_limit_not_telegrams(api: ApiProc, idle_redis: RedisServer) -> None:
+    """At the defaults an upload may pass Telegram's 20 MB download limit (the bot's):
+    it is held for a worker up to API_UPLOAD_MAX_BYTES (50 MB), and refused above."""
+    assert api.request("GET", "/api/web/config")[2]["max_file_bytes"] == 50 * MB
+    status, _, accepted = _upload(api, 30 * MB)
+    assert status == 202, accepted
+    held = idle_redis.client().hvals(LEDGER)  # the upload waits in Redis for a worker
+    assert [int(entry.split(b"|")[0]) for entry in held] == [30 * MB], held
+    status, _, answer = _upload(api, 50 * MB + 1)  # within the body's envelope: the route
+    assert status == 413 and "over the size limit (50 MB)" in answer["detail"], answer
+
+
+def test_no_upload_is_larger_than_the_files_budget() -> None:
+    """An upload over API_FILES_MAX_BYTES could never be admitted: the smaller limit wins."""
+    assert Settings().api_upload_limit == 50 * MB
+    assert Settings(api_files_max_bytes=40 * MB).api_upload_limit == 40 * MB
+    assert Settings(api_upload_max_bytes=300 * MB).api_upload_limit == 256 * MB
 
 
 def test_an_upload_flood_keeps_redis_within_the_files_budget(

@@ -17,11 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from bot import texts
-from bot.server.fleet import Fleet, read_fleet
 from config import Settings
 from tasks.celery_app import celery_config
 from tasks.client.requests import PENDING
-from tasks.worker.metrics import record_batch, record_load
+from tasks.fleet import Fleet, read_fleet
+from tasks.worker.metrics import MODEL_LOADS_KEY, STATS_KEY, record_batch, record_load
+from tests.api_proc import ApiProc, api_env
 from tests.conftest import TOKEN, RedisServer, process_env
 from tests.emulator import BotApiEmulator
 from tests.ops import get, json_lines, launch_worker, start_bot, wait_worker
@@ -124,6 +125,37 @@ def test_fleet_reads_queue_depths_and_worker_histograms(redis_server: RedisServe
         dict(fleet.model_load.buckets)["5.0"] == 0 and dict(fleet.model_load.buckets)["10.0"] == 1
     )
     assert fleet.worker_errors == {"unsupported_pair": 1}
+
+
+def test_the_api_serves_the_fleet_too(
+    redis_server: RedisServer, stack_env: dict[str, str], logdir: Path
+) -> None:
+    """A deployment without a bot (`tolmach run`'s) sees its queues and workers on the
+    API's /metrics, beside the API's own series."""
+    client = redis_server.client(FLEET_DB)
+    client.flushdb()
+    client.rpush("documents", "t1", "t2", "t3")
+    record_batch(client, [{"ok": True, "text": "x", "src": "en", "tgt": "ru"}] * 2)
+    record_batch(client, [{"ok": False, "error": "unsupported_pair"}])
+    record_load(client, 3.0)
+    client.hincrby(STATS_KEY, "requests", 5)  # as the translate task counts them
+    client.hincrby(MODEL_LOADS_KEY, "opus-mt-en-ru|host:1", 1)  # as a worker's load does
+    env = api_env(stack_env, REDIS_URL=redis_server.url(FLEET_DB))
+    api = ApiProc("api-metrics", env, logdir).start()
+    try:
+        found = samples(f"http://127.0.0.1:{api.port}/metrics")
+    finally:
+        api.stop()
+    for queue, depth in (("inline", 0), ("chat", 0), ("documents", 3)):
+        assert found[("tolmach_queue_depth", (("queue", queue),))] == depth, queue
+    assert found[("tolmach_worker_requests_total", ())] == 5
+    assert found[("tolmach_batch_size_count", ())] == 2
+    assert found[("tolmach_batch_size_sum", ())] == 3
+    assert found[("tolmach_model_load_seconds_count", ())] == 1
+    assert found[("tolmach_worker_errors_total", (("type", "unsupported_pair"),))] == 1
+    assert found[("tolmach_models_loaded", ())] == 1
+    health = (("route", "/health"), ("status", "200"))
+    assert found[("tolmach_api_requests_total", health)] >= 1  # the start-up wait's
 
 
 async def _read(url: str) -> Fleet:

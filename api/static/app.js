@@ -48,7 +48,7 @@ const DEBOUNCE_MS = 400;
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  ui: "en", config: { char_limit: 5000, formats: [], max_file_bytes: 20 * 1048576 }, languages: COMMON,
+  ui: "en", config: { char_limit: 5000, formats: [], max_file_bytes: 50 * 1048576 }, languages: COMMON,
   targets: {}, sequence: 0, timer: 0, detected: null, job: null, events: null,
   telegram: null, initData: "",
 };

@@ -2,6 +2,6 @@
 
 - `updates`: webhook when WEBHOOK_URL is set, long polling otherwise.
 - `web`: the small aiohttp server (`/health`, `/metrics`, the webhook route).
-- `metrics`: the bot's Prometheus metrics; `fleet`: queue depths and worker metrics.
+- `metrics`: the bot's Prometheus metrics (queue depths and worker metrics: `tasks.fleet`).
 - `startup`: waits for Redis and checks the token before updates are taken.
 """

@@ -1,7 +1,7 @@
 """The bot's own Prometheus metrics: requests by kind, reply latency, errors by type.
 
 These are per bot process (each replica is scraped on its own); what workers and
-queues do is read from Redis on each scrape (`bot.server.fleet`).
+queues do is read from Redis on each scrape (`tasks.fleet`, which the API serves too).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from aiogram.types import TelegramObject, Update
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from redis.asyncio import Redis
 
-from bot.server.fleet import Fleet, FleetCollector, read_fleet
 from tasks.client.listener import Deliver
 from tasks.client.requests import RequestRecord
+from tasks.fleet import Fleet, fleet_exposition, read_fleet
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
 
@@ -48,9 +48,7 @@ class BotMetrics:
 
     async def exposition(self) -> bytes:
         """The Prometheus text exposition: this process's metrics, then the fleet's."""
-        scrape = CollectorRegistry(auto_describe=False)
-        scrape.register(FleetCollector(await self.fleet()))
-        return generate_latest(self.registry) + generate_latest(scrape)
+        return generate_latest(self.registry) + await fleet_exposition(self.redis)
 
     def requests_seen(self) -> dict[str, int]:
         """Requests this process handled so far, by kind (for /stats)."""

@@ -1,4 +1,4 @@
-"""A document's way in and its state between tasks: download, chunks, translations.
+"""A document's way in and its state between tasks: its bytes, chunks, translations.
 
 Knows nothing of Celery: `tasks.worker.documents` drives it. Everything a document needs
 between its tasks lives in Redis under `document_key(task_id, …)` with a TTL, so any
@@ -9,22 +9,20 @@ work already done.
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
 
+from config import Settings
 from tasks.contract import DocumentFailed, document_key
 from tasks.engine.service import TranslationService
 from tasks.errors import TranslationError, UnsupportedPair
 from tasks.formats.errors import DocumentError
 from tasks.languages import resolve
+from tasks.telegram.download import TelegramFileGone, TelegramFileTooBig, download
+from tasks.worker.source import Source, Upload
 
-_READ_BLOCK = 1 << 20
 DETECT_SAMPLE = 2000  # characters the source language is detected on
 
 
@@ -39,51 +37,40 @@ class FileTooBig(DocumentError):
 
 
 class DownloadFailed(DocumentError):
-    """The Bot API refused the file (expired path, 404) — sending it again helps."""
+    """The Bot API refused the file (expired path, 404), or the upload expired: sending
+    it again helps."""
 
     reason = "download"
 
 
-def download(api_url: str, token: str, file_path: str, name: str, limit: int) -> bytes:
-    """Fetch a file through the Bot API file route, or read it from a local server's disk.
+def fetch(source: Source, name: str, *, client: redis.Redis, settings: Settings) -> bytes:
+    """The document's bytes, wherever they wait.
 
     Args:
-        api_url: TELEGRAM_API_URL.
-        token: The bot token (part of the URL; never logged or put in errors).
-        file_path: `getFile`'s path; a local Bot API server (`--local`) gives an
-            absolute path on its own disk, readable when the worker shares that disk.
+        source: An HTTP upload in Redis, or a file sent to the bot.
         name: The file name, for errors.
-        limit: Largest size accepted, in bytes.
+        client: Redis, where uploads wait.
+        settings: TELEGRAM_API_URL, BOT_TOKEN and the download limit (DOCUMENT_MAX_BYTES).
 
     Raises:
-        FileTooBig: Over `limit`.
-        DownloadFailed: The server answered 4xx.
+        FileTooBig: A Telegram file over the download limit.
+        DownloadFailed: The Bot API refused the file, or the upload expired.
         OSError: Network trouble (transient: the task retries).
     """
-    if os.path.isabs(file_path) and os.path.isfile(file_path):
-        if os.path.getsize(file_path) > limit:
-            raise FileTooBig(name, os.path.getsize(file_path), limit)
-        with open(file_path, "rb") as local:
-            return local.read()
-    # Quoted: a path with spaces or control characters must not make urllib raise an
-    # error that quotes the URL, and so the token.
-    path = urllib.parse.quote(file_path.lstrip("/"), safe="/")
-    url = f"{api_url}/file/bot{token}/{path}"
+    if isinstance(source, Upload):
+        return _uploaded(client, source.key, name)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    limit = settings.document_byte_limit
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return _read_bounded(response, name, limit)
-    except urllib.error.HTTPError as exc:
-        if 400 <= exc.code < 500:
-            raise DownloadFailed(f"{name!r}: the Bot API answered {exc.code}") from None
-        raise OSError(f"Bot API file route answered {exc.code}") from None
-    except urllib.error.URLError as exc:  # its reason, never its URL
-        raise OSError(f"Bot API file route unreachable: {type(exc.reason).__name__}") from None
-    except ValueError:  # http.client's InvalidURL quotes the URL
-        raise DownloadFailed(f"{name!r}: the Bot API gave an unusable file path") from None
+        return download(settings.telegram_api_url, token, source.path, limit)
+    except TelegramFileTooBig as exc:
+        raise FileTooBig(name, exc.size, exc.limit) from None
+    except TelegramFileGone as exc:
+        raise DownloadFailed(f"{name!r}: {exc}") from None
 
 
-def uploaded(client: redis.Redis, key: str, name: str) -> bytes:
-    """The bytes of an HTTP upload (the API checked its size).
+def _uploaded(client: redis.Redis, key: str, name: str) -> bytes:
+    """The bytes of an HTTP upload (the API checked their size).
 
     Raises:
         DownloadFailed: The upload expired before a worker took it.
@@ -92,17 +79,6 @@ def uploaded(client: redis.Redis, key: str, name: str) -> bytes:
     if not isinstance(data, bytes):
         raise DownloadFailed(f"{name!r}: the upload expired before it was translated")
     return data
-
-
-def _read_bounded(response: object, name: str, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    while block := response.read(_READ_BLOCK):  # type: ignore[attr-defined]
-        size += len(block)
-        if size > limit:
-            raise FileTooBig(name, size, limit)
-        parts.append(block)
-    return b"".join(parts)
 
 
 def plan_chunks(texts: list[str], chunk_chars: int) -> Iterator[list[str]]:

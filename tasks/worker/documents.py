@@ -25,6 +25,7 @@ from tasks.contract import (
     DocumentFailed,
     DocumentOk,
     DocumentProgress,
+    DocumentRequest,
     chunk_id,
 )
 from tasks.engine.service import Job, TranslationService
@@ -33,14 +34,14 @@ from tasks.formats import output_name, rebuild, segments
 from tasks.worker.document_state import (
     DocumentState,
     DownloadFailed,
-    download,
     failure,
+    fetch,
     plan_chunks,
     source_language,
-    uploaded,
 )
 from tasks.worker.isolate import translate_isolated
 from tasks.worker.runtime import REDIS_DOWN, app, redis_client, service, settings
+from tasks.worker.source import source_of
 
 log = get_task_logger(__name__)
 # Parsing and writing a large document may take longer than one translation.
@@ -73,7 +74,7 @@ def _state(task_id: str) -> DocumentState:
     soft_time_limit=LONG,
     time_limit=LONG + 30,
 )
-def prepare(self: Any, task_id: str, request: dict[str, str]) -> None:
+def prepare(self: Any, task_id: str, request: DocumentRequest) -> None:
     """Download and parse the document, then queue its chunks and the final build."""
     doc = _state(task_id)
     if doc.client.exists(doc.key("launched")) or doc.cancelled():
@@ -123,21 +124,14 @@ def _lanes(task_id: str, count: int, src: str, tgt: str) -> group:
     )
 
 
-def _download(task: Any, request: dict[str, str]) -> bytes:
-    if upload := request.get("upload_key"):  # an HTTP upload, waiting in Redis
-        return uploaded(redis_client(), upload, request["file_name"])
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+def _download(task: Any, request: DocumentRequest) -> bytes:
+    """The document's bytes (`document_state.fetch`), network trouble retried a few times."""
+    name = request["file_name"]
     try:
-        return download(
-            settings.telegram_api_url,
-            token,
-            request["file_path"],
-            request["file_name"],
-            settings.document_byte_limit,
-        )
+        return fetch(source_of(request), name, client=redis_client(), settings=settings)
     except OSError as exc:  # network trouble: try again a few times, then say so
         if task.request.retries >= task.max_retries:
-            raise DownloadFailed(f"{request['file_name']!r}: {type(exc).__name__}") from exc
+            raise DownloadFailed(f"{name!r}: {type(exc).__name__}") from exc
         log.warning("download failed (%r); retrying", exc)
         raise task.retry(exc=exc, countdown=2**task.request.retries) from exc
 

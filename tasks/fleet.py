@@ -1,6 +1,9 @@
 """What the whole deployment is doing, read from Redis: queue depths and worker metrics.
 
-Shared by `/metrics` (as Prometheus families, read on each scrape) and `/stats`.
+One reader for both front ends: the bot's and the API's `/metrics` (as Prometheus
+families, read on each scrape) and the bot's `/stats`, so a deployment without a bot
+(`tolmach run`) sees its workers too. Here rather than in `tasks.client`: it reads what
+workers write (`tasks.worker.metrics`), which the queue client never imports.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
@@ -62,6 +66,13 @@ async def read_fleet(redis: Redis) -> Fleet:
         # Fields are "model|host:pid": which models some worker process has loaded.
         models=sorted({as_text(k).split("|")[0] for k in loads}),
     )
+
+
+async def fleet_exposition(redis: Redis) -> bytes:
+    """The fleet's families in Prometheus's text format, as Redis has them now."""
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(FleetCollector(await read_fleet(redis)))
+    return generate_latest(scrape)
 
 
 class FleetCollector(Collector):
