@@ -34,6 +34,7 @@ REASONS = {
     "too_many_cues": "the file has too many subtitles",
     "empty": "there is no text to translate in the file",
     "download": "the upload could not be read",
+    "cancelled": "the translation was cancelled",
 }
 
 
