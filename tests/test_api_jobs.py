@@ -16,7 +16,6 @@ from api.jobs.results import MESSAGES, REASONS, describe
 from api.services import create_jobs
 from config import Settings
 from tasks.client.listener import ResultListener
-from tasks.client.requests import RequestRecord
 from tasks.contract import RESULT_KEY_PREFIX, TranslateFailed
 from tasks.formats.errors import DocumentError, TooManyParts
 from tasks.worker import document_state
@@ -98,31 +97,6 @@ def test_a_waiting_request_wakes_with_the_result_this_process_finished(
     assert done["result"] == {"source_lang": "en", "translations": {"ru": ["privet"]}}
     assert stored == done  # what a later GET (or another replica) reads is the same
     assert took < 5  # woken by the result, not by the 30 s deadline
-
-
-def test_a_part_recorded_before_records_carried_the_jobs_shape_is_still_gathered(
-    redis_server: RedisServer,
-) -> None:
-    """A record an older API process left (context without the job's shape) reads the
-    shape from the job's meta, so an upgrade mid-job loses nothing."""
-
-    async def scenario() -> tuple[str, Any]:
-        redis, jobs, listener = await jobs_on(redis_server.url(DB))
-        job_id = await jobs.submit(["one"], "en", ["ru"], "chat")
-        task_id = f"{job_id}.ru.0"
-        old = RequestRecord("api", {"job": job_id, "index": 0, "tgt": "ru"})
-        await redis.set(PREFIX + "reply:" + task_id, old.to_json())
-        await publish(redis, listener, {task_id: answer("odin")})
-        done = await jobs.status(job_id)
-        await redis.aclose()
-        return job_id, done
-
-    job_id, done = asyncio.run(scenario())
-    assert done == {
-        "status": "completed",
-        "task_id": job_id,
-        "result": {"source_lang": "en", "translations": {"ru": ["odin"]}},
-    }
 
 
 @pytest.mark.parametrize("watching", ["before", "after"])
