@@ -5,6 +5,7 @@
 - `seed`: the async API (`POST /api/translate_async`, `GET /api/result/{id}`).
 - `libre`: the LibreTranslate-compatible `POST /translate` and `GET /health`.
 
-No ML library is imported here and no handler blocks on a result: handlers await a
-future that the result listener resolves.
+No ML library is imported here and no handler blocks on a result: a call that waits for
+its job listens for the job's change (`jobs.waiters`), which the result listener of
+whichever replica delivered the answer publishes.
 """

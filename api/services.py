@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery import Celery
 from fastapi import HTTPException, Request
 from redis.asyncio import Redis
 
-from api.files import FileLedger
 from api.guard import Caller, Guard
-from api.jobs import DETECT_KIND, DOCUMENT_KIND, PREFIX, TEXT, ApiJobs
+from api.jobs import PREFIX, ApiJobs
 from api.keys import KeyStore
 from config import Settings
-from tasks.celery_app import make_celery
-from tasks.client.admission import Admission, Policy
 from tasks.client.buckets import TokenBuckets
 from tasks.client.listener import ResultListener
-from tasks.client.requests import RequestStore
-from tasks.client.submit import Submitter
-from tasks.connections import async_redis
+from tasks.client.queue import QueueClient
 
 
 @dataclass(kw_only=True)
@@ -27,48 +21,38 @@ class ApiServices:
     """What the routes need, built once per process (`app.state.services`)."""
 
     settings: Settings
+    client: QueueClient
     redis: Redis
-    producer: Celery
-    submitter: Submitter
     jobs: ApiJobs
     guard: Guard
     listener: ResultListener
 
 
+def create_jobs(settings: Settings, redis: Redis | None = None) -> tuple[ApiJobs, ResultListener]:
+    """The API's jobs on a queue client of their own, and the listener that answers them.
+
+    Records of their own (`PREFIX`): the bot's listener never claims an API request, nor
+    this one a bot's.
+    """
+    client = QueueClient.from_settings(settings, redis, prefix=PREFIX)
+    jobs = ApiJobs.from_settings(settings, client)
+    return jobs, client.listen(jobs.deliverers, progress=jobs.progress)
+
+
 def create_services(settings: Settings) -> ApiServices:
-    """Redis, the producer, the API's own request records and the listener."""
-    redis = async_redis(settings)
-    producer = make_celery(settings, results=False)
-    # Records of their own: the bot's listener never claims an API request, nor this
-    # one a bot's.
-    requests = RequestStore(redis, ttl=settings.reply_ttl, prefix=PREFIX)
-    submitter = Submitter(producer, requests)
-    files = FileLedger(
-        redis, budget=settings.api_files_max_bytes, per_client=settings.api_files_per_client
-    )
-    jobs = ApiJobs(
-        redis=redis,
-        submitter=submitter,
-        ttl=settings.reply_ttl,
-        files=files,
-        file_ttl=settings.api_file_ttl,
-    )
-    listener = ResultListener(
-        redis,
-        requests,
-        {TEXT: jobs.collect, DOCUMENT_KIND: jobs.collect_file, DETECT_KIND: jobs.collect_detect},
-        progress={DOCUMENT_KIND: jobs.file_progress},
-        requeue=submitter.recover,
-    )
-    admission = Admission(redis, Policy.from_settings(settings))
+    """The jobs and their queue client, and the guard every route passes."""
+    jobs, listener = create_jobs(settings)
+    client = jobs.queue
     guard = Guard(
-        settings=settings, keys=KeyStore(redis), buckets=TokenBuckets(redis), admission=admission
+        settings=settings,
+        keys=KeyStore(client.redis),
+        buckets=TokenBuckets(client.redis),
+        admission=client.admission,
     )
     return ApiServices(
         settings=settings,
-        redis=redis,
-        producer=producer,
-        submitter=submitter,
+        client=client,
+        redis=client.redis,
         jobs=jobs,
         guard=guard,
         listener=listener,

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.utils.i18n import I18n
-from celery import Celery
 from redis.asyncio import Redis
 
 from bot.chat.choices import LanguageChoices
@@ -27,14 +26,10 @@ from bot.middlewares.dedupe import OncePerMessage
 from bot.middlewares.gate import Gate, Throttle
 from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
-from tasks.celery_app import make_celery
 from tasks.client.access import AllowList
-from tasks.client.admission import Admission, Policy
 from tasks.client.listener import ResultListener
 from tasks.client.prefs import PrefsStore
-from tasks.client.requests import RequestStore
-from tasks.client.submit import Submitter
-from tasks.connections import async_redis
+from tasks.client.queue import QueueClient
 from tasks.telegram.session import create_bot as create_bot  # one way, shared with the API
 
 
@@ -42,10 +37,8 @@ from tasks.telegram.session import create_bot as create_bot  # one way, shared w
 class Services:
     """Everything handlers and the listener need, built once per process."""
 
+    client: QueueClient
     redis: Redis
-    producer: Celery
-    requests: RequestStore
-    submitter: Submitter
     prefs: PrefsStore
     i18n: I18n
     phrases: Texts
@@ -59,23 +52,19 @@ class Services:
 
 
 def create_services(settings: Settings, bot: Bot) -> Services:
-    """Redis clients, the Celery producer (no result backend: we listen ourselves)."""
-    redis = async_redis(settings)  # REDIS_URL's server, or the master Sentinel names
-    producer = make_celery(settings, results=False)
-    requests = RequestStore(redis, ttl=settings.reply_ttl)
-    submitter = Submitter(producer, requests)
+    """The queue client (the same as the API's, with the bot's records) and the flows."""
+    client = QueueClient.from_settings(settings)
+    redis, submitter = client.redis, client.submitter
     prefs = PrefsStore(redis)
     i18n = create_i18n()
     phrases = Texts(i18n)
     typing = TypingIndicator(bot)
-    policy = Policy.from_settings(settings)  # the same admission policy as the API's
-    limiter = Limiter(redis, Rates.from_settings(settings), Admission(redis, policy))
+    policy = client.admission.policy  # the same admission policy as the API's
+    limiter = Limiter(redis, Rates.from_settings(settings), client.admission)
     board = ProgressBoard(bot)
     return Services(
+        client=client,
         redis=redis,
-        producer=producer,
-        requests=requests,
-        submitter=submitter,
         prefs=prefs,
         i18n=i18n,
         phrases=phrases,
@@ -102,10 +91,8 @@ def create_services(settings: Settings, bot: Bot) -> Services:
         ),
         documents=DocumentFlow(
             bot=bot,
-            producer=producer,
-            submitter=submitter,
+            client=client,
             prefs=prefs,
-            redis=redis,
             phrases=phrases,
             board=board,
             max_bytes=settings.document_byte_limit,
@@ -122,6 +109,7 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         prefs=services.prefs,
         phrases=services.phrases,
         redis=services.redis,
+        catalog=services.client.catalog,
         metrics=services.metrics,
         documents=services.documents,
     )
@@ -143,7 +131,7 @@ def create_listener(bot: Bot, services: Services) -> ResultListener:
             bot=bot,
             phrases=services.phrases,
             typing=services.typing,
-            choices=LanguageChoices(services.redis),
+            choices=LanguageChoices(services.client.catalog),
         )
     )
     documents = DocumentDelivery(
@@ -155,10 +143,7 @@ def create_listener(bot: Bot, services: Services) -> ResultListener:
         "inline": deliverer(services.inline.answers.collect),
         "document": deliverer(documents),
     }
-    return ResultListener(
-        services.redis,
-        services.requests,
+    return services.client.listen(
         {kind: services.metrics.timed(deliver) for kind, deliver in deliverers.items()},
         progress={"document": documents.progress},
-        requeue=services.submitter.recover,
     )

@@ -109,14 +109,20 @@ DOC_TOO_MANY_CUES = N_("“{name}” has too many subtitles: {length}, the limit
 DOC_EMPTY = N_("There is no text to translate in “{name}”.")
 DOC_DOWNLOAD = N_("I could not download “{name}”. Please send it again.")
 
-# What a failed task's `error` (a translation) or `reason` (a document) code says.
-FAILURES = {
+# What a failed translation's `error` (tasks.contract.ErrorCode) says; None: nothing (the
+# text is in a language the chat asked to leave as it is).
+ERRORS: dict[str, str | None] = {
     "unsupported_pair": UNSUPPORTED_PAIR,
     "model_unavailable": MODEL_UNAVAILABLE,
     "text_too_long": RESULT_TOO_LONG,
     "same_language": SAME_LANGUAGE,
     "undetected": UNDETECTED,
+    "skipped": None,
     "bad_request": BAD_REQUEST,
+    "internal": INTERNAL,
+}
+# Why a document came back without a file (tasks.contract.DocumentReason).
+REASONS = {
     "unsupported_format": DOC_UNSUPPORTED,
     "file_too_big": DOC_FILE_TOO_BIG,
     "binary": DOC_BINARY,
@@ -128,6 +134,7 @@ FAILURES = {
     "too_many_cues": DOC_TOO_MANY_CUES,
     "empty": DOC_EMPTY,
     "download": DOC_DOWNLOAD,
+    "cancelled": DOC_CANCELLED,
 }
 
 APP_OPEN = N_("Long texts and files: open the translator page.")

@@ -1,8 +1,10 @@
-"""Worker side of Tolmach: `celery -A tasks worker` finds `app` here.
+"""Everything behind the queue: the contract (`contract`), the queue client every front
+end uses (`client`), the workers (`worker`) and their engine; `celery -A tasks worker`
+finds `app` here.
 
-The app is built on first access (PEP 562), so the bot can import
-`tasks.contract` without building a worker app or reading settings twice.
-Models load lazily inside worker children, never at import time.
+The app is built on first access (PEP 562), so a front end can import `tasks.contract`
+and `tasks.client` without building a worker app or reading settings twice. Models load
+lazily inside worker children, never at import time.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
-"""The only contract between bot and workers: task names, queues and JSON payloads.
+"""The contract between the front ends (the bot, the HTTP API) and the workers: task
+names, queues, JSON payloads and the codes a failure can carry.
 
-Both sides import this module; it must stay free of torch, transformers and aiogram.
+Every side imports this module; it must stay free of torch, transformers and aiogram.
+A document's task ids and state keys are here for the worker and the queue client
+(`tasks.client.documents`), which submits and cancels documents for every front end.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import re
 from typing import Literal, NotRequired, TypedDict
 
 TRANSLATE = "tolmach.translate"
-# Documents: the bot sends DOCUMENT under id `prepare_id(T)`; the worker fans out
+# Documents: the queue client sends DOCUMENT under id `prepare_id(T)`; the worker fans out
 # DOCUMENT_CHUNK tasks (`chunk_id(T, i)`) and a DOCUMENT_BUILD callback under T itself,
 # so the document's answer (and its PROGRESS states) arrive on T's result channel.
 DOCUMENT = "tolmach.document"
@@ -26,10 +29,11 @@ QUEUE_DOCUMENTS = "documents"
 QUEUES = (QUEUE_INLINE, QUEUE_CHAT, QUEUE_DOCUMENTS)
 
 # Celery's Redis result backend stores each result under this key and PUBLISHes
-# it on a channel of the same name; the bot's result listener subscribes to it.
+# it on a channel of the same name; each front end's result listener subscribes to it.
 RESULT_KEY_PREFIX = "celery-task-meta-"
 READY_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 
+# Why a translation failed (a failed result's `error`); each front end words every one.
 ErrorCode = Literal[
     "unsupported_pair",
     "same_language",
@@ -39,6 +43,23 @@ ErrorCode = Literal[
     "text_too_long",
     "bad_request",
     "internal",
+]
+# Why a document came back without a file (a failed document's `reason`): the
+# `tasks.formats.errors` reasons, the worker's download failures, and "cancelled" (the
+# user stopped it). Each front end words every one.
+DocumentReason = Literal[
+    "unsupported_format",
+    "file_too_big",
+    "binary",
+    "corrupt",
+    "encrypted",
+    "too_large",
+    "archive_limits",
+    "too_many_pages",
+    "too_many_cues",
+    "empty",
+    "download",
+    "cancelled",
 ]
 
 
@@ -53,7 +74,7 @@ class TranslateOk(TypedDict):
 
 
 class TranslateFailed(TypedDict):
-    """A typed failure the bot words for the user."""
+    """A typed failure each front end words for its user."""
 
     ok: Literal[False]
     error: ErrorCode
@@ -102,7 +123,7 @@ class DocumentRequest(TypedDict):
 
 
 class DocumentOk(TypedDict):
-    """A translated document: its bytes wait under `key` (Redis) for the bot."""
+    """A translated document: its bytes wait under `key` (Redis) for the front end."""
 
     ok: Literal[True]
     key: str
@@ -113,9 +134,9 @@ class DocumentOk(TypedDict):
 
 
 class DocumentFailed(TranslateFailed, total=False):
-    """A refused document; `reason` is a `tasks.formats.errors` reason or "download"."""
+    """A refused document; `reason` says why, or, when the engine failed, repeats `error`."""
 
-    reason: str
+    reason: DocumentReason | ErrorCode
     name: str
     chars: int
     limit: int
@@ -134,7 +155,7 @@ def prepare_id(task_id: str) -> str:
 
 
 def chunk_id(task_id: str, index: int) -> str:
-    """The id of a document's chunk task, so the bot can revoke it by name."""
+    """The id of a document's chunk task, so the queue client can revoke it by name."""
     return f"{task_id}.c{index}"
 
 

@@ -11,32 +11,17 @@ from typing import Any, get_args, get_type_hints
 import pytest
 from redis.asyncio import Redis
 
-from api.files import FileLedger
 from api.jobs import PREFIX, ApiJobs
 from api.jobs.results import MESSAGES, REASONS, describe
+from api.services import create_jobs
 from config import Settings
-from tasks.celery_app import make_celery
 from tasks.client.listener import ResultListener
-from tasks.client.requests import RequestRecord, RequestStore
-from tasks.client.submit import Submitter
-from tasks.connections import async_redis
 from tasks.contract import RESULT_KEY_PREFIX, TranslateFailed
 from tasks.formats.errors import DocumentError, TooManyParts
 from tasks.worker import document_state
 from tests.conftest import RedisServer
 
 DB = 4  # a database of its own: no worker serves it, so the tasks just wait in its queue
-
-
-def _jobs(redis: Redis, submitter: Submitter) -> ApiJobs:
-    """The API's jobs as `api/services.py` builds them, at the default settings."""
-    defaults = Settings()
-    files = FileLedger(
-        redis, budget=defaults.api_files_max_bytes, per_client=defaults.api_files_per_client
-    )
-    return ApiJobs(
-        redis=redis, submitter=submitter, ttl=600, files=files, file_ttl=defaults.api_file_ttl
-    )
 
 
 def answer(text: str, src: str = "en") -> dict[str, Any]:
@@ -49,10 +34,7 @@ async def jobs_on(url: str, *, flush: bool = True) -> tuple[Redis, ApiJobs, Resu
     redis = Redis.from_url(url)
     if flush:
         await redis.flushdb()
-    producer = make_celery(Settings(redis_url=url), results=False)  # type: ignore[arg-type]
-    requests = RequestStore(redis, ttl=600, prefix=PREFIX)
-    jobs = _jobs(redis, Submitter(producer, requests))
-    listener = ResultListener(redis, requests, {"api": jobs.collect})
+    jobs, listener = create_jobs(Settings(redis_url=url), redis)  # type: ignore[arg-type]
     return redis, jobs, listener
 
 
@@ -117,31 +99,6 @@ def test_a_waiting_request_wakes_with_the_result_this_process_finished(
     assert took < 5  # woken by the result, not by the 30 s deadline
 
 
-def test_a_part_recorded_before_records_carried_the_jobs_shape_is_still_gathered(
-    redis_server: RedisServer,
-) -> None:
-    """A record an older API process left (context without the job's shape) reads the
-    shape from the job's meta, so an upgrade mid-job loses nothing."""
-
-    async def scenario() -> tuple[str, Any]:
-        redis, jobs, listener = await jobs_on(redis_server.url(DB))
-        job_id = await jobs.submit(["one"], "en", ["ru"], "chat")
-        task_id = f"{job_id}.ru.0"
-        old = RequestRecord("api", {"job": job_id, "index": 0, "tgt": "ru"})
-        await redis.set(PREFIX + "reply:" + task_id, old.to_json())
-        await publish(redis, listener, {task_id: answer("odin")})
-        done = await jobs.status(job_id)
-        await redis.aclose()
-        return job_id, done
-
-    job_id, done = asyncio.run(scenario())
-    assert done == {
-        "status": "completed",
-        "task_id": job_id,
-        "result": {"source_lang": "en", "translations": {"ru": ["odin"]}},
-    }
-
-
 @pytest.mark.parametrize("watching", ["before", "after"])
 def test_a_synchronous_call_wakes_with_a_result_another_replica_finished(
     redis_server: RedisServer, watching: str
@@ -195,9 +152,7 @@ def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
         redis, _, _ = await jobs_on(redis_server.url(DB))
         # The API's own client: it retries a dropped connection (and re-subscribes).
         settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
-        producer = make_celery(settings, results=False)
-        requests = RequestStore(async_redis(settings), ttl=600, prefix=PREFIX)
-        here = _jobs(requests.redis, Submitter(producer, requests))
+        here, _ = create_jobs(settings)
         following = asyncio.create_task(here.follow())
         await asyncio.sleep(0.2)  # subscribed
         calling = asyncio.create_task(here.translate(["hello"], "en", ["ru"], "chat", seconds=30))
@@ -218,7 +173,7 @@ def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
         done = await calling
         took = asyncio.get_running_loop().time() - started
         following.cancel()
-        await requests.redis.aclose()
+        await here.redis.aclose()
         await redis.aclose()
         return done, took
 

@@ -24,14 +24,6 @@ def test_a_record_keeps_the_front_ends_context_opaque() -> None:
     assert again == record
 
 
-def test_a_flat_record_from_before_the_client_reads_as_its_context() -> None:
-    """Records an older bot left in Redis are answered after the upgrade."""
-    old = {"chat_id": 5, "message_id": 9, "locale": "ru", "kind": "inline", "accepted_at": 12.5}
-    record = RequestRecord.from_json(json.dumps(old))
-    assert (record.kind, record.accepted_at) == ("inline", 12.5)
-    assert record.context["chat_id"] == 5 and record.context["locale"] == "ru"
-
-
 def test_each_kind_goes_to_its_deliverer_and_an_unknown_kind_is_left(
     redis_server: RedisServer,
 ) -> None:

@@ -14,7 +14,7 @@ Results are kept `REPLY_TTL` seconds.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from collections.abc import Mapping
 
 from api.files import FileLedger
 from api.jobs.deliverers import Deliverers
@@ -23,7 +23,9 @@ from api.jobs.results import assemble, describe
 from api.jobs.store import DETECT_KIND, DOCUMENT_KIND, PREFIX, TEXT, JobStore
 from api.jobs.texts import TextJobs
 from api.jobs.waiters import Waiters
-from tasks.client.submit import Submitter
+from config import Settings
+from tasks.client.listener import Deliver, Progress
+from tasks.client.queue import QueueClient
 
 __all__ = ["DETECT_KIND", "DOCUMENT_KIND", "PREFIX", "TEXT", "ApiJobs", "assemble", "describe"]
 
@@ -31,17 +33,13 @@ __all__ = ["DETECT_KIND", "DOCUMENT_KIND", "PREFIX", "TEXT", "ApiJobs", "assembl
 class ApiJobs:
     """Submits jobs, gathers their parts, and serves and streams their status."""
 
-    def __init__(
-        self, *, redis: Redis, submitter: Submitter, ttl: int, files: FileLedger, file_ttl: int
-    ) -> None:
-        self.redis = redis
-        self.submitter = submitter
-        self.store = JobStore(redis, files=files)
-        self.waiters = Waiters(self.store, grouped=submitter.requests.grouped, ttl=ttl)
-        texts = TextJobs(submitter, self.waiters)
-        documents = DocumentJobs(
-            self.store, self.waiters, submitter=submitter, files=files, ttl=ttl
-        )
+    def __init__(self, *, client: QueueClient, ttl: int, files: FileLedger, file_ttl: int) -> None:
+        self.redis = client.redis
+        self.queue = client  # the queue client its jobs go through
+        self.store = JobStore(client.redis, files=files)
+        self.waiters = Waiters(self.store, grouped=client.requests.grouped, ttl=ttl)
+        texts = TextJobs(client.submitter, self.waiters)
+        documents = DocumentJobs(self.store, self.waiters, client=client, files=files)
         deliverers = Deliverers(self.store, self.waiters, files=files, ttl=ttl, file_ttl=file_ttl)
         # What the routes call, each served by one part.
         self.submit = texts.submit
@@ -59,8 +57,22 @@ class ApiJobs:
         self.wait = self.waiters.wait
         self.watch = self.waiters.watch
         self.follow = self.waiters.follow
-        # The result listener's deliverers (see `api/services.py`).
-        self.collect = deliverers.collect
-        self.collect_file = deliverers.collect_file
-        self.collect_detect = deliverers.collect_detect
-        self.file_progress = deliverers.file_progress
+        # What the result listener hands the API's answers to, by kind of request.
+        self.deliverers: Mapping[str, Deliver] = {
+            TEXT: deliverers.collect,
+            DOCUMENT_KIND: deliverers.collect_file,
+            DETECT_KIND: deliverers.collect_detect,
+        }
+        self.progress: Mapping[str, Progress] = {DOCUMENT_KIND: deliverers.file_progress}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: QueueClient) -> ApiJobs:
+        """The deployment's jobs, submitted through `client` (its records under `PREFIX`)."""
+        files = FileLedger(
+            client.redis,
+            budget=settings.api_files_max_bytes,
+            per_client=settings.api_files_per_client,
+        )
+        return cls(
+            client=client, ttl=settings.reply_ttl, files=files, file_ttl=settings.api_file_ttl
+        )

@@ -40,10 +40,9 @@ class Deliverers:
         result = meta.get("result") if meta.get("status") == "SUCCESS" else None
         if not isinstance(result, dict):
             result = {"ok": False, "error": "internal"}
-        # Records written before they carried the job's shape: read it from the meta.
-        job = _shape(context) or await self.store.meta(job_id)
-        total = job["texts"] * len(job["targets"]) if job is not None else None
-        if job is not None and total == 1:
+        job = _shape(context)
+        total = job["texts"] * len(job["targets"])
+        if total == 1:
             # The only part (LibreTranslate's usual call): no parts to gather.
             await self.waiters.finish(job_id, assemble(job_id, job, {part: result}))
             return
@@ -53,7 +52,7 @@ class Deliverers:
             pipe.expire(parts, self.ttl)
             pipe.hlen(parts)
             *_, count = await pipe.execute()
-        if job is not None and total is not None and count >= total:
+        if count >= total:
             stored = await self.redis.hgetall(parts)
             found = {as_text(k): json.loads(v) for k, v in stored.items()}
             await self.waiters.finish(job_id, assemble(job_id, job, found))
@@ -112,8 +111,6 @@ class Deliverers:
             await self.waiters.changed(record.context["job"])
 
 
-def _shape(context: dict[str, Any]) -> dict[str, Any] | None:
-    """A text job's shape from a part's record (None in records without it)."""
-    if "texts" not in context:
-        return None
+def _shape(context: dict[str, Any]) -> dict[str, Any]:
+    """A text job's shape, as each part's record carries it (see `api.jobs.texts`)."""
     return {"texts": context["texts"], "targets": context["targets"], "source_lang": context["src"]}

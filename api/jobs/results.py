@@ -2,8 +2,8 @@
 
 The words are the API's own (English, for developers): `MESSAGES` for each code a
 worker's failed result carries (`tasks.contract.ErrorCode`), `REASONS` for each reason a
-document is refused with (`tasks.formats.errors`); `tests/test_api_jobs.py` checks that
-both cover every one.
+document comes back without a file (`tasks.contract.DocumentReason`);
+`tests/test_wording.py` checks that both word every one, and nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ MESSAGES = {
     "bad_request": "the request could not be translated",
     "internal": "translation failed",
 }
-# A refused document's reason (tasks.formats.errors) → what to say.
+# Why a document came back without a file (tasks.contract.DocumentReason) → what to say.
 REASONS = {
     "unsupported_format": "unknown file format",
     "file_too_big": "the file is over the size limit",
@@ -34,6 +34,7 @@ REASONS = {
     "too_many_cues": "the file has too many subtitles",
     "empty": "there is no text to translate in the file",
     "download": "the upload could not be read",
+    "cancelled": "the translation was cancelled",
 }
 
 

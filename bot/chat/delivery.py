@@ -38,9 +38,9 @@ def render(meta: dict[str, Any], context: ReplyContext, phrases: Texts) -> str |
     if status != "SUCCESS" or not isinstance(result, dict):
         return phrases(texts.INTERNAL, context.locale)
     if not result.get("ok"):
-        if result.get("error") == "skipped":
+        message = texts.ERRORS.get(str(result.get("error")), texts.INTERNAL)
+        if message is None:
             return None
-        message = texts.FAILURES.get(str(result.get("error")), texts.INTERNAL)
         src, tgt = result.get("src", "?"), result.get("tgt", "?")
         return phrases(message, context.locale, src=src, tgt=tgt, code=src)
     text = str(result.get("text") or "")

@@ -31,7 +31,7 @@ def describe_failure(meta: dict[str, Any], context: ReplyContext, phrases: Texts
     reason = result.get("reason") if isinstance(result, dict) else None
     # An engine failure carries its code as the reason too: `render` words those.
     engine = isinstance(result, dict) and reason == result.get("error")
-    message = texts.FAILURES.get(str(reason)) if reason is not None and not engine else None
+    message = texts.REASONS.get(str(reason)) if reason is not None and not engine else None
     if meta.get("status") != "SUCCESS" or not isinstance(result, dict) or message is None:
         return render(meta, context, phrases) or phrases(texts.INTERNAL, context.locale)
     name = str(result.get("name") or "")

@@ -8,7 +8,6 @@ finished task to `bot.documents.delivery`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import posixpath
 import uuid
@@ -17,8 +16,6 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
-from celery import Celery
-from redis.asyncio import Redis
 
 from bot import texts
 from bot.context import ReplyContext
@@ -26,16 +23,10 @@ from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
 from bot.i18n import Texts
 from tasks.client.prefs import PrefsStore
-from tasks.client.requests import RequestStore
-from tasks.client.submit import QueueUnavailable, Submitter
-from tasks.contract import (
-    DOCUMENT,
-    QUEUE_DOCUMENTS,
-    DocumentRequest,
-    chunk_id,
-    document_key,
-    prepare_id,
-)
+from tasks.client.queue import QueueClient
+from tasks.client.requests import RequestRecord
+from tasks.client.submit import QueueUnavailable
+from tasks.contract import DocumentRequest
 from tasks.formats import supported_extensions
 from tasks.pairs import TranslateCommand
 
@@ -58,17 +49,13 @@ class DocumentFlow:
         self,
         *,
         bot: Bot,
-        producer: Celery,
-        submitter: Submitter,
+        client: QueueClient,
         prefs: PrefsStore,
-        redis: Redis,
         phrases: Texts,
         board: ProgressBoard,
         max_bytes: int,
     ) -> None:
-        self.bot, self.producer, self.prefs, self.redis = bot, producer, prefs, redis
-        self.submitter = submitter
-        self.requests: RequestStore = submitter.requests
+        self.bot, self.client, self.prefs = bot, client, prefs
         self.phrases, self.board, self.max_bytes = phrases, board, max_bytes
 
     async def accept(
@@ -145,37 +132,24 @@ class DocumentFlow:
             label=f"{label}\n{request['tgt']}",
             status_id=status.message_id,
         )
-        args: list[Any] = [task_id, dict(request)]
         try:
-            await self.submitter.submit(
-                context.record(),
-                DOCUMENT,
-                args,
-                queue=QUEUE_DOCUMENTS,
-                task_id=task_id,
-                send_as=prepare_id(task_id),
-            )
+            await self.client.submit_document(context.record(), request, task_id=task_id)
         except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
             raise
 
     async def cancel(self, task_id: str) -> bool:
-        """Revoke a document's tasks and say so in its status message.
+        """Cancel a document (see `QueueClient.cancel_document`) and say so in its status
+        message.
 
         Returns:
             False when the document was already answered (or cancelled).
         """
-        record = await self.requests.claim(task_id)
-        if record is None:
-            return False
-        context = ReplyContext.of(record)
-        # Running chunks see the flag and stop early; queued ones are revoked.
-        await self.redis.set(document_key(task_id, "cancelled"), 1, ex=self.requests.ttl)
-        chunks = int(await self.redis.get(document_key(task_id, "chunks")) or 0)
-        ids = [prepare_id(task_id), task_id, *(chunk_id(task_id, i) for i in range(chunks))]
-        await asyncio.to_thread(self.producer.control.revoke, ids)
-        name = (context.label or "").partition("\n")[0]
-        text = self.phrases(texts.DOC_CANCELLED, context.locale, name=name)
-        await self.board.finish(context, text)
-        await self.requests.done(task_id)
-        return True
+
+        async def tell(record: RequestRecord) -> None:
+            context = ReplyContext.of(record)
+            name = (context.label or "").partition("\n")[0]
+            text = self.phrases(texts.DOC_CANCELLED, context.locale, name=name)
+            await self.board.finish(context, text)
+
+        return await self.client.cancel_document(task_id, tell)

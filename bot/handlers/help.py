@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from redis.asyncio import Redis
 
 from bot import texts
-from tasks.catalog import CATALOG_KEY
+from tasks.client.catalog import CatalogReader
 
 router = Router(name=__name__)
 
@@ -24,19 +21,18 @@ async def help_(message: Message) -> None:
 
 
 @router.message(Command("languages"))
-async def languages(message: Message, redis: Redis) -> None:
+async def languages(message: Message, catalog: CatalogReader) -> None:
     """What this deployment can translate, as its workers reported it."""
-    raw = await redis.get(CATALOG_KEY)
-    if raw is None:
+    read = await catalog()
+    if read is None:
         await message.answer(_(texts.LANGUAGES_UNKNOWN))
         return
-    catalog = json.loads(raw)
     lines = []
-    if catalog["pairs"]:
-        lines.append(_(texts.LANGUAGES_PAIRS).format(pairs=", ".join(catalog["pairs"])))
-    if catalog["multilingual"]:
-        lines.append(_(texts.LANGUAGES_MULTI).format(models=", ".join(catalog["multilingual"])))
-    if catalog["hub_template"]:
+    if read["pairs"]:
+        lines.append(_(texts.LANGUAGES_PAIRS).format(pairs=", ".join(read["pairs"])))
+    if read["multilingual"]:
+        lines.append(_(texts.LANGUAGES_MULTI).format(models=", ".join(read["multilingual"])))
+    if read["hub_template"]:
         lines.append(_(texts.LANGUAGES_HUB))
     lines.append(_(texts.LANGUAGES_PIVOT))
     await message.answer("\n".join(lines))

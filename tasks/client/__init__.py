@@ -4,6 +4,11 @@ Nothing here knows Telegram or HTTP. A front end saves a durable request record 
 its own opaque context, submits the task, and registers one deliverer per kind of
 request; the listener gives each finished task to the deliverer of its kind, once.
 
+- `queue`: `QueueClient`, all of the below built for a front end in one call from
+  Settings, and its listener from the front end's `kind → deliverer` table.
+- `documents`: a document submitted and cancelled (its task ids and the worker's state
+  keys stay here).
+- `catalog`: `CatalogReader`, the one reader of what the workers serve.
 - `requests`: `RequestRecord` and `RequestStore`, the records kept in Redis.
 - `submit`: `Submitter`, which saves the record, then sends the task, and re-sends
   work a dead front end accepted but never queued, or the broker lost.

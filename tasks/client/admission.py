@@ -8,20 +8,16 @@ a `Refused` its own way (the bot in the user's language, the API as a 4xx/503).
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from config import Settings
-from tasks.catalog import CATALOG_KEY, Catalog, reachable
+from tasks.catalog import Catalog, reachable
 from tasks.client.broker import queued_total
+from tasks.client.catalog import CatalogReader
 from tasks.contract import UNUSABLE
-
-# Seconds a front end keeps the workers' catalog before reading it again.
-CATALOG_FOR = 5.0
 
 
 class Refused(Exception):
@@ -150,22 +146,11 @@ class Policy:
 class Admission:
     """The policy, with the checks that ask Redis (the catalog, the queue's depth)."""
 
-    def __init__(self, redis: Redis, policy: Policy) -> None:
+    def __init__(self, redis: Redis, policy: Policy, catalog: CatalogReader | None = None) -> None:
         self.redis = redis
         self.policy = policy
-        self._catalog: tuple[float, Catalog | None] = (-CATALOG_FOR, None)
-
-    async def catalog(self) -> Catalog | None:
-        """What the workers published they serve; None before any worker started. Read
-        again at most every CATALOG_FOR seconds: it changes when workers start, not per
-        request, and every request asks."""
-        read_at, found = self._catalog
-        if time.monotonic() - read_at < CATALOG_FOR:
-            return found
-        raw = await self.redis.get(CATALOG_KEY)
-        found = json.loads(raw) if raw is not None else None
-        self._catalog = (time.monotonic(), found)
-        return found
+        # The front end's one reader, shared with its other uses of the catalog.
+        self.catalog = catalog or CatalogReader(redis)
 
     async def check_targets(self, src: str, targets: Sequence[str]) -> None:
         """Every target is one the deployment translates into (from `src`, or from

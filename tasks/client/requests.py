@@ -68,13 +68,9 @@ class RequestRecord:
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> RequestRecord:
-        """A stored record; a bot's record from before records had a `context` of their
-        own (a flat reply context) is read as its context, so an upgrade loses nothing."""
+        """A stored record."""
         data = json.loads(raw)
-        if "context" not in data:
-            data = {"kind": data.get("kind", "translate"), "context": data, **data}
-        accepted = float(data.get("accepted_at") or time.time())
-        return cls(str(data["kind"]), dict(data["context"]), accepted)
+        return cls(str(data["kind"]), dict(data["context"]), float(data["accepted_at"]))
 
 
 class RequestStore:

@@ -1,15 +1,15 @@
-"""Typed errors of the document layer; the bot words each one for the user.
+"""Typed errors of the document layer; each front end words each one for its user.
 
 All are `TranslationError`s, so the task layer turns them into a failed result like any other
-engine error. `code` stays inside the contract's `ErrorCode` literal; `reason` names the
-document problem more precisely for the reply.
+engine error. `code` stays inside the contract's `ErrorCode` literal; `reason`, inside its
+`DocumentReason`, names the document problem more precisely for the reply.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from tasks.contract import ErrorCode
+from tasks.contract import DocumentReason, ErrorCode
 from tasks.errors import TranslationError
 
 
@@ -17,7 +17,7 @@ class DocumentError(TranslationError):
     """Base of the errors a document can be refused with."""
 
     code: ErrorCode = "bad_request"
-    reason: str = "corrupt"
+    reason: DocumentReason = "corrupt"
 
 
 class UnsupportedDocument(DocumentError):
@@ -122,4 +122,4 @@ class TooManyParts(DocumentError):
     ) -> None:
         super().__init__(f"{filename!r} has {count} {unit}, the limit is {limit}")
         self.filename, self.count, self.limit, self.unit = filename, count, limit, unit
-        self.reason = f"too_many_{unit}"
+        self.reason = "too_many_pages" if unit == "pages" else "too_many_cues"
