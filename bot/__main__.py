@@ -1,63 +1,22 @@
-"""`python -m bot`: run the Telegram bot (webhook when WEBHOOK_URL is set, else polling)."""
+"""`python -m bot`: run the Telegram bot (webhook when WEBHOOK_URL is set, else polling).
+
+Settings are read before aiogram and the queue client are imported: a bad setting is one
+clear line at once, not after seconds of imports.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
-from aiogram import Bot
-
-from bot.commands import register_commands, register_menu_button
-from bot.factory import Services, create_bot, create_dispatcher, create_listener, create_services
-from bot.server.startup import StartupError, cancel_and_wait, wait_for_redis, wait_for_telegram
-from bot.server.updates import run_polling, run_webhook
-from bot.server.web import web_app
-from config import Settings, load_settings
+from config import load_settings
 from config.logs import setup_logging
-from tasks.languages import known_names
-
-
-async def run(settings: Settings) -> None:
-    """Wait for Redis and Telegram, then take updates and answer results until stopped."""
-    bot = create_bot(settings)
-    services = create_services(settings, bot)
-    try:
-        # Both before the listener starts: a fault found here ends the process cleanly.
-        await wait_for_redis(settings)
-        await wait_for_telegram(bot, settings.telegram_api_url)
-        await serve(settings, bot, services)
-    finally:
-        await services.redis.aclose()
-        await bot.session.close()
-
-
-async def serve(settings: Settings, bot: Bot, services: Services) -> None:
-    """Receive updates (webhook or polling) and listen for results until stopped."""
-    dispatcher = create_dispatcher(settings, services)
-    known_names()  # every command resolves languages: build babel's names before the first
-    listener = create_listener(bot, services)
-    listening = asyncio.create_task(listener.run())
-    app = web_app(services.metrics, services.redis)
-    try:
-        await register_commands(bot, services.phrases)
-        await register_menu_button(bot, settings.webapp_url)
-        receive = run_webhook if settings.webhook_url else run_polling
-        await receive(settings, bot, dispatcher, app)
-    finally:
-        await cancel_and_wait(listening)
-        await listener.drain()
 
 
 def main() -> None:
     """Entry point: settings first, so a bad setting is one clear line."""
     settings = load_settings(need_bot_token=True)
     setup_logging(settings.log_level, settings.log_format)
-    try:
-        asyncio.run(run(settings))
-    except StartupError as exc:
-        sys.exit(str(exc))  # the line on stderr, exit status 1
-    except KeyboardInterrupt:
-        sys.exit(130)  # Ctrl-C while still waiting for Redis or Telegram
+    from bot.run import serve_forever
+
+    serve_forever(settings)
 
 
 if __name__ == "__main__":
