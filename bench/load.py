@@ -87,7 +87,17 @@ async def client(
     for number in range(first, end):
         text = plan.texts[number * plan.clients + index]
         started = time.perf_counter()
-        await asyncio.wait_for(exchange(conn, plan.host, text), REQUEST_TIMEOUT)
+        try:
+            await asyncio.wait_for(exchange(conn, plan.host, text), REQUEST_TIMEOUT)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise
+            # The server closed the connection while it sat idle (uvicorn keeps one 5 s
+            # between requests): open another and send again, as HTTP clients do.
+            conn[1].close()
+            conn = await asyncio.open_connection(plan.host, plan.port)
+            started = time.perf_counter()
+            await asyncio.wait_for(exchange(conn, plan.host, text), REQUEST_TIMEOUT)
         outcome.requests.append((index, number, started, time.perf_counter()))
 
 

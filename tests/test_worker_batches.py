@@ -13,6 +13,7 @@ from celery import Celery
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, translate_args
+from tasks.worker.batches import share
 from tasks.worker.metrics import BATCH_SIZE_KEY, STATS_KEY
 from tests.conftest import RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.procs import wait_until
@@ -92,3 +93,19 @@ def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
     finally:
         proc.stop()
     assert max(took) < 2.0, took  # well under BATCH_WAIT_MS
+
+
+def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
+    # A burst's first two requests went to the two children one each (0.3 s a request
+    # at batch 1); the first to free takes half of the 30 that gathered meanwhile...
+    assert share(30, [(0.0, 1)], cost=0.3, slots=2, now=0.31) == 15
+    # ...and the second, freeing just after, takes the other 15, all that is left: its
+    # sibling has 15 requests' work ahead of it, as much as this one will.
+    assert share(15, [(0.31, 15)], cost=0.066, slots=2, now=0.32) == 15
+    # A big backlog is split too (the caller caps a batch at BATCH_MAX_REQUESTS).
+    assert share(254, [], cost=0.0, slots=2, now=0.0) == 127
+    # One child, or one request: all of it.
+    assert share(40, [], cost=0.066, slots=1, now=0.0) == 40
+    assert share(1, [(0.0, 64)], cost=0.066, slots=2, now=0.0) == 1
+    # A sibling far into a long batch leaves more to this one than to itself.
+    assert share(10, [(0.0, 64)], cost=0.066, slots=2, now=4.0) == 7

@@ -3,9 +3,10 @@
 A request that finds a child idle is flushed at once: an idle worker adds no wait.
 Requests gather only while every child is busy: celery-batches would flush whatever
 arrived each `flush_interval`, so a burst that meets a busy child would become many small
-batches queued behind it, each a model call of its own. Held back, they become one batch
-of up to `flush_every` when a child frees (a model call costs about the same for 4 or
-64); the rest wait for the next.
+batches queued behind it, each a model call of its own. Held back, they become a batch
+when a child frees: its share of them (the waiting requests divided by the children, at
+most `flush_every`), so that the other children, freeing soon after, take the rest and
+every core works; the rest wait for the next free child.
 
 Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 - A broker reconnect clears the consumer's timer, flush timer included, but Batches
@@ -35,6 +36,20 @@ log = get_logger(__name__)
 HOLD_AT_MOST = 300.0
 
 
+def share(
+    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
+) -> int:
+    """How many of `waiting` requests a free child takes: an even share of all the work
+    left, its own and what the busy children still have (their requests times `cost`,
+    the recent seconds per request), so that children freeing soon after take the rest
+    and no core idles while one child runs a whole backlog (a burst's first requests go
+    to the children one each; when they free, the rest is split between them)."""
+    ahead = 0.0
+    if cost > 0:
+        ahead = sum(max(0.0, start + size * cost - now) for start, size in running) / cost
+    return max(1, min(waiting, -int(-(waiting + ahead) // slots)))
+
+
 class Requeue(list[str]):
     """What a batch task returns for requests it could not answer: their ids, to queue
     again (a task cannot raise: celery-batches swallows the exception and acks)."""
@@ -45,46 +60,55 @@ class SafeBatches(Batches):
     an acknowledgement or a requeue."""
 
     abstract = True
-    # Batches in the pool now: token → when it started (per worker process; set lazily,
-    # as celery-batches builds the task before any worker exists).
-    _running: dict[int, float]
+    # Batches in the pool now: token -> (when it started, its requests); and what a
+    # request has cost of late (seconds, a moving average). Per worker process; set
+    # lazily, as celery-batches builds the task before any worker exists.
+    _running: dict[int, tuple[float, int]]
+    _cost: float
     _lock: threading.Lock
     _tokens: Iterator[int]
 
     def _do_flush(self) -> None:
-        """Flush at most `flush_every` requests, unless every child is running a batch
-        already: let requests gather."""
+        """Flush a free child's share of the waiting requests, unless every child is
+        running a batch already: let requests gather."""
+        now = time.monotonic()
         with self._guard():
-            started = list(self._running.values())
+            running, cost = list(self._running.values()), self._cost
         slots = getattr(self._pool, "num_processes", None) or 1
-        if len(started) >= slots and time.monotonic() - min(started) < HOLD_AT_MOST:
+        if len(running) >= slots and now - min(s for s, _ in running) < HOLD_AT_MOST:
             return
         # celery-batches flushes all it buffered: held back, that is up to the prefetch
         # limit (two batches' worth), over BATCH_MAX_REQUESTS, and the requests that come
         # in while it runs then make a tiny batch of their own (3, 125, 3, 125, ...).
         waiting = list(consume_queue(self._buffer))
-        for request in waiting[: self.flush_every]:
+        take = share(len(waiting), running, cost, slots, now)
+        take = min(self.flush_every, take)
+        for request in waiting[:take]:
             self._buffer.put(request)
         try:
             super()._do_flush()
         finally:
-            for request in waiting[self.flush_every :]:
+            for request in waiting[take:]:
                 self._buffer.put(request)  # the next flush's; the flush timer still runs
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
             self._running, self._lock, self._tokens = {}, threading.Lock(), itertools.count()
+            self._cost = 0.0
         return self._lock
 
-    def _started(self) -> int:
+    def _started(self, size: int) -> int:
         with self._guard():
             token = next(self._tokens)
-            self._running[token] = time.monotonic()
+            self._running[token] = (time.monotonic(), size)
         return token
 
     def _finished(self, token: int) -> None:
         with self._guard():
-            self._running.pop(token, None)
+            started, size = self._running.pop(token, (time.monotonic(), 0))
+            if size:
+                spent = (time.monotonic() - started) / size
+                self._cost = spent if not self._cost else 0.8 * self._cost + 0.2 * spent
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
         handler = super().Strategy(task, app, consumer)
@@ -105,7 +129,7 @@ class SafeBatches(Batches):
     def flush(self, requests: Collection[Request]) -> Any:
         """Run a batch in the pool; acknowledge, or requeue what was not answered."""
         batch = ([SimpleRequest.from_request(r) for r in requests],)
-        token = self._started()
+        token = self._started(len(requests))
 
         def on_return(result: Any) -> None:
             self._finished(token)
