@@ -4,6 +4,8 @@ is set, else polling) and answer results until stopped. `python -m bot` starts i
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sys
 
 from aiogram import Bot
@@ -53,6 +55,12 @@ def serve_forever(settings: Settings) -> None:
     try:
         asyncio.run(run(settings))
     except StartupError as exc:
-        sys.exit(str(exc))  # the line on stderr, exit status 1
+        # The line on stderr, exit status 1, and gone at once: `tolmach run` silences the
+        # other services when this process exits, and what they print between this line
+        # and the exit would land below it (the interpreter's teardown takes seconds on
+        # a busy machine). Everything was closed when run() returned.
+        logging.shutdown()
+        print(exc, file=sys.stderr, flush=True)
+        os._exit(1)
     except KeyboardInterrupt:
         sys.exit(130)  # Ctrl-C while still waiting for Redis or Telegram

@@ -34,8 +34,10 @@ def count(proc: Proc, text: str) -> int:
     return sum(text in line for line in output(proc))
 
 
-def finished(proc: Proc, timeout: float = 30) -> int:
-    """Wait for a process that must stop by itself; its exit status."""
+def finished(proc: Proc, timeout: float = 60) -> int:
+    """Wait for a process that must stop by itself; its exit status. (`tolmach run`
+    starts three processes and stops them: on two busy cores, with the other test
+    process's stack beside it, that is more than 30 s.)"""
     assert proc.popen is not None
     return proc.popen.wait(timeout)
 
