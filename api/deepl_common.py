@@ -8,15 +8,17 @@ has it, else its language (`EN-GB` → `en`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import languages
+from api.deps import Gate, GuardDep
 from api.fields import request_fields
-from api.services import ApiServices, services_of
+from api.guard import Guard
+from api.jobs import ApiJobs
 from tasks.catalog import Catalog, reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -60,9 +62,28 @@ def error_response(request: Request, exc: StarletteHTTPException) -> Response | 
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def dialect(request: Request) -> None:
+    """Marks a call DeepL's (a dependency of its routers): its errors in DeepL's shape,
+    on any path."""
+    request.state.dialect = DEEPL
+
+
 async def fields(request: Request) -> dict[str, Any]:
     """The request's parameters (a `text` or `ignore_tags` form field is always a list)."""
     return await request_fields(request, lists=LISTS, always_list=True)
+
+
+FieldsDep = Annotated[dict[str, Any], Depends(fields)]
+
+
+async def gate(request: Request, guard: GuardDep, params: FieldsDep) -> Gate:
+    """The guard with DeepL's key; the call is DeepL's (also when LibreTranslate's
+    `/translate` hands a DeepL body over)."""
+    request.state.dialect = DEEPL
+    return Gate(guard, request, auth_key(request, params))
+
+
+GateDep = Annotated[Gate, Depends(gate)]
 
 
 def auth_key(request: Request, params: dict[str, Any]) -> str | None:
@@ -85,9 +106,9 @@ def text_field(value: Any, name: str) -> str:
     return value
 
 
-async def catalog(services: ApiServices) -> Catalog | None:
+async def catalog(guard: Guard) -> Catalog | None:
     """What the workers published they serve (None before any started)."""
-    return await services.guard.admission.catalog()
+    return await guard.admission.catalog()
 
 
 def served(found: Catalog | None) -> set[str] | None:
@@ -133,32 +154,32 @@ def targets(found: Catalog | None) -> list[str]:
 
 
 async def translate(
-    request: Request,
+    gate: Gate,
+    jobs: ApiJobs,
     texts: list[str],
     pieces: list[str],
     source: str,
     target: str,
     *,
     html: bool = False,
-    key: str | None,
 ) -> tuple[str, list[str]]:
     """Admit `texts` (the caller's limits, as every front end applies them), translate
     `pieces` (what of them goes to the model) on the chat queue; returns the source
-    language (detected, in DeepL's code) and the pieces translated.
+    language (detected, in DeepL's code) and the pieces translated. `gate` carries the
+    dialect's key.
 
     Raises:
         HTTPException: 400 (languages, limits), 403, 429, 456, 500, 503.
     """
-    services = services_of(request)
-    known = served(await catalog(services))
+    known = served(await catalog(gate.guard))
     auto = not source.strip() or source.strip().lower() == languages.AUTO
     src = languages.AUTO if auto else our_code(source, known)
     tgt = our_code(target, known)
-    await services.guard.admit(request, key, texts, src=src, targets=[tgt])
+    await gate.admit(texts, src=src, targets=[tgt])
     if not pieces:
         return ("" if auto else deepl_code(src)), []
     try:
-        status = await services.jobs.translate(
+        status = await jobs.translate(
             pieces, src, [tgt], QUEUE_CHAT, html=html, seconds=ANSWER_WITHIN
         )
     except QueueUnavailable:

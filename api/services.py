@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from redis.asyncio import Redis
 
-from api.guard import Caller, Guard
+from api.guard import Guard
 from api.jobs import PREFIX, ApiJobs
 from api.keys import KeyStore
 from config import Settings
@@ -63,20 +63,3 @@ def services_of(request: Request) -> ApiServices:
     """The process's services (built in the app's lifespan)."""
     services: ApiServices = request.app.state.services
     return services
-
-
-async def owned(request: Request, task_id: str, api_key: str | None) -> Caller:
-    """The caller of a route that reads or changes a job: under API_KEYS=required only
-    the key or Mini App user that made the job gets past (others get the 404 of an
-    unknown job).
-
-    Raises:
-        HTTPException: 401/403 (see `Guard.caller`), 404 (not the caller's job).
-    """
-    services = services_of(request)
-    caller = await services.guard.caller(request, api_key)
-    if services.settings.api_keys == "required":
-        owner = await services.jobs.client(task_id)
-        if owner is not None and owner != caller.owner:
-            raise HTTPException(404, f"no task {task_id}")
-    return caller

@@ -13,27 +13,25 @@ import hmac
 import json
 import secrets
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api import deepl_common as common
-from api.documents import accept_file, file_response
-from api.services import ApiServices, services_of
+from api.deps import JobsDep, RedisDep, ServicesDep
+from api.uploads import accept_file, file_response
 
-router = APIRouter(tags=["deepl"])
+router = APIRouter(tags=["deepl"], dependencies=[Depends(common.dialect)])
 _DOCUMENT = "tolmach:api:deepl:document:"
 # A job's status → DeepL's word for it.
 STATES = {"pending": "queued", "progress": "translating", "completed": "done", "failed": "error"}
 
 
 @router.post("/document")
-async def upload(request: Request) -> dict[str, str]:
+async def upload(request: Request, services: ServicesDep) -> dict[str, str]:
     """A multipart `file` into `target_lang` (from `source_lang`, or detected)."""
-    request.state.dialect = common.DEEPL
-    services = services_of(request)
     form = await request.form()
     file = form.get("file")
     if not isinstance(file, UploadFile):
@@ -42,60 +40,25 @@ async def upload(request: Request) -> dict[str, str]:
     target = common.text_field(params.get("target_lang"), "target_lang")
     source = str(params.get("source_lang") or "")
     caller = await services.guard.admit(request, common.auth_key(request, params), [])
-    known = common.served(await common.catalog(services))
+    known = common.served(await common.catalog(services.guard))
     src = common.our_code(source, known) if source.strip() else "auto"
-    job_id = await accept_file(services, request, caller, file, src, common.our_code(target, known))
+    job_id = await accept_file(services, caller, file, src, common.our_code(target, known))
     key = secrets.token_urlsafe(24)
     record = {"digest": _digest(key), "accepted": time.time()}
     await services.redis.set(_DOCUMENT + job_id, json.dumps(record), ex=services.settings.reply_ttl)
     return {"document_id": job_id, "document_key": key}
 
 
-@router.post("/document/{document_id}")
-async def status(document_id: str, request: Request) -> dict[str, Any]:
-    """Where the document stands: `queued`, `translating` (with `seconds_remaining`),
-    `done` or `error`."""
-    services, accepted = await _document(request, document_id)
-    found = await services.jobs.status(document_id)
-    if found is None:
-        raise HTTPException(404, "Document not found.")
-    answer: dict[str, Any] = {"document_id": document_id, "status": STATES[found["status"]]}
-    progress = found.get("progress")
-    if isinstance(progress, dict) and progress.get("done"):
-        # The pace so far, for what is left: an estimate, as DeepL's is.
-        elapsed = time.time() - accepted
-        left = progress["total"] - progress["done"]
-        answer["seconds_remaining"] = max(1, round(elapsed * left / progress["done"]))
-    if found["status"] == "failed":
-        answer["error_message"] = found["error"]["message"]
-    return answer
-
-
-@router.post("/document/{document_id}/result")
-async def result(document_id: str, request: Request) -> Response:
-    """The translated file (kept a short while after this, then deleted)."""
-    services, _ = await _document(request, document_id)
-    found = await services.jobs.status(document_id)
-    if found is not None and found["status"] == "failed":
-        raise HTTPException(400, f"Document translation failed: {found['error']['message']}")
-    file = await services.jobs.file(document_id)
-    if file is None:
-        raise HTTPException(503, "Document not ready.")
-    await services.jobs.downloaded(document_id)
-    return file_response(*file)
-
-
-async def _document(request: Request, document_id: str) -> tuple[ApiServices, float]:
-    """The services and when the document was accepted, for a caller with its key.
+async def accepted(
+    document_id: str, params: common.FieldsDep, gate: common.GateDep, redis: RedisDep
+) -> float:
+    """When the document was accepted, for a caller with its key.
 
     Raises:
         HTTPException: 403 (the API key), 404 (no such document, or another key).
     """
-    request.state.dialect = common.DEEPL
-    services = services_of(request)
-    params = await common.fields(request)
-    await services.guard.caller(request, common.auth_key(request, params))
-    raw = await services.redis.get(_DOCUMENT + document_id)
+    await gate.caller()
+    raw = await redis.get(_DOCUMENT + document_id)
     record = json.loads(raw) if raw is not None else None
     given = params.get("document_key")
     if (
@@ -104,7 +67,42 @@ async def _document(request: Request, document_id: str) -> tuple[ApiServices, fl
         or not hmac.compare_digest(record["digest"], _digest(given))
     ):
         raise HTTPException(404, "Document not found.")
-    return services, float(record["accepted"])
+    return float(record["accepted"])
+
+
+AcceptedDep = Annotated[float, Depends(accepted)]
+
+
+@router.post("/document/{document_id}")
+async def status(document_id: str, since: AcceptedDep, jobs: JobsDep) -> dict[str, Any]:
+    """Where the document stands: `queued`, `translating` (with `seconds_remaining`),
+    `done` or `error`."""
+    found = await jobs.status(document_id)
+    if found is None:
+        raise HTTPException(404, "Document not found.")
+    answer: dict[str, Any] = {"document_id": document_id, "status": STATES[found["status"]]}
+    progress = found.get("progress")
+    if isinstance(progress, dict) and progress.get("done"):
+        # The pace so far, for what is left: an estimate, as DeepL's is.
+        elapsed = time.time() - since
+        left = progress["total"] - progress["done"]
+        answer["seconds_remaining"] = max(1, round(elapsed * left / progress["done"]))
+    if found["status"] == "failed":
+        answer["error_message"] = found["error"]["message"]
+    return answer
+
+
+@router.post("/document/{document_id}/result", dependencies=[Depends(accepted)])
+async def result(document_id: str, jobs: JobsDep) -> Response:
+    """The translated file (kept a short while after this, then deleted)."""
+    found = await jobs.status(document_id)
+    if found is not None and found["status"] == "failed":
+        raise HTTPException(400, f"Document translation failed: {found['error']['message']}")
+    file = await jobs.file(document_id)
+    if file is None:
+        raise HTTPException(503, "Document not ready.")
+    await jobs.downloaded(document_id)
+    return file_response(*file)
 
 
 def _digest(key: str) -> str:

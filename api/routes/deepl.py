@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from api import deepl_common as common
 from api import deepl_tags as tags
-from api.services import services_of
+from api.deps import Gate, JobsDep
+from api.guard import Guard
+from api.jobs import ApiJobs
 from tasks.languages import display_name
 
-router = APIRouter(tags=["deepl"])
+router = APIRouter(tags=["deepl"], dependencies=[Depends(common.dialect)])
 # What DeepL answers as the limit of an account without one.
 UNLIMITED = 1_000_000_000_000
 # Texts in one DeepL request, as DeepL allows.
@@ -27,15 +29,16 @@ TAG_MODES = ("html", "xml")
 
 
 @router.post("/translate")
-async def translate(request: Request) -> dict[str, Any]:
+async def translate(
+    params: common.FieldsDep, gate: common.GateDep, jobs: JobsDep
+) -> dict[str, Any]:
     """`text` (repeated, or a JSON list) into `target_lang`, from `source_lang` or detected."""
-    return await translate_fields(request, await common.fields(request))
+    return await translate_fields(params, gate, jobs)
 
 
-async def translate_fields(request: Request, params: dict[str, Any]) -> dict[str, Any]:
+async def translate_fields(params: dict[str, Any], gate: Gate, jobs: ApiJobs) -> dict[str, Any]:
     """DeepL's translate call on parsed fields (LibreTranslate's `/translate` hands a
     DeepL body here)."""
-    request.state.dialect = common.DEEPL
     texts = _texts(params.get("text"))
     target = common.text_field(params.get("target_lang"), "target_lang")
     source = params.get("source_lang")
@@ -43,13 +46,7 @@ async def translate_fields(request: Request, params: dict[str, Any]) -> dict[str
     ignored = tags.tag_names(params.get("ignore_tags")) if html else []
     parts, plans = tags.cut(texts, ignored)
     detected, translated = await common.translate(
-        request,
-        texts,
-        parts,
-        source if isinstance(source, str) else "",
-        target,
-        html=html,
-        key=common.auth_key(request, params),
+        gate, jobs, texts, parts, source if isinstance(source, str) else "", target, html=html
     )
     return {
         "translations": [
@@ -71,27 +68,21 @@ def _texts(value: Any) -> list[str]:
 
 
 @router.get("/usage")
-async def usage(request: Request) -> dict[str, int]:
+async def usage(gate: common.GateDep) -> dict[str, int]:
     """The key's characters this month and its monthly quota."""
-    request.state.dialect = common.DEEPL
-    services = services_of(request)
-    params = await common.fields(request)
-    caller = await services.guard.caller(request, common.auth_key(request, params))
+    caller = await gate.caller()
     if caller.key is None:
         return {"character_count": 0, "character_limit": UNLIMITED}
-    spent = await services.guard.keys.spent(caller.key)
+    spent = await gate.guard.keys.spent(caller.key)
     return {"character_count": spent, "character_limit": caller.key.per_month or UNLIMITED}
 
 
 @router.get("/languages")
-async def languages_served(request: Request) -> list[dict[str, Any]]:
+async def languages_served(params: common.FieldsDep, gate: common.GateDep) -> list[dict[str, Any]]:
     """The deployment's languages as DeepL lists them: `?type=source` (the default) or
     `type=target` (with regional variants)."""
-    request.state.dialect = common.DEEPL
-    services = services_of(request)
-    params = await common.fields(request)
-    await services.guard.caller(request, common.auth_key(request, params))
-    catalog = await common.catalog(services)
+    await gate.caller()
+    catalog = await common.catalog(gate.guard)
     if str(params.get("type") or "source").lower() != "target":
         return [
             {"language": common.deepl_code(code), "name": display_name(code)}
@@ -102,6 +93,13 @@ async def languages_served(request: Request) -> list[dict[str, Any]]:
         named = common.VARIANTS.get(code) or [(code.upper(), display_name(code))]
         listed += [{"language": c, "name": n, "supports_formality": False} for c, n in named]
     return listed
+
+
+async def languages_for(request: Request, guard: Guard) -> list[dict[str, Any]]:
+    """DeepL's list, for a call LibreTranslate's `/languages` found to be DeepL's."""
+    await common.dialect(request)
+    params = await common.fields(request)
+    return await languages_served(params, await common.gate(request, guard, params))
 
 
 def asks(request: Request) -> bool:
@@ -115,5 +113,5 @@ def asks(request: Request) -> bool:
 router.add_api_route("/usage", usage, methods=["POST"], include_in_schema=False)
 router.add_api_route("/languages", languages_served, methods=["POST"], include_in_schema=False)
 # At the root as well: clients given a base URL without `/v2` call `/usage`.
-root = APIRouter(tags=["deepl"], include_in_schema=False)
+root = APIRouter(tags=["deepl"], include_in_schema=False, dependencies=[Depends(common.dialect)])
 root.add_api_route("/usage", usage, methods=["GET", "POST"])

@@ -1,17 +1,16 @@
-"""Documents over HTTP: upload a file, follow its progress, download the translation.
-
-Every format the bot takes, with the same limits: the upload waits in Redis for the
-workers' document task, which answers like any other job.
+"""Uploads and downloads of documents, for every dialect's file routes: an upload
+checked and queued (every format the bot takes, with the same limits: it waits in
+Redis for the workers' document task, which answers like any other job), and the
+translated file as a download.
 """
 
 from __future__ import annotations
 
 import contextlib
 import posixpath
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi import HTTPException
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 from starlette.datastructures import UploadFile as FormFile
@@ -19,11 +18,10 @@ from starlette.datastructures import UploadFile as FormFile
 from api import languages
 from api.files import FilesFull
 from api.guard import Caller
-from api.services import ApiServices, owned, services_of
+from api.services import ApiServices
 from tasks.client.submit import QueueUnavailable
 from tasks.formats import supported_extensions
 
-router = APIRouter(prefix="/api", tags=["documents"])
 MB = 1024 * 1024
 # Seconds a client refused for want of room for files is told to wait.
 RETRY_FILES = 60
@@ -31,7 +29,6 @@ RETRY_FILES = 60
 
 async def accept_file(
     services: ApiServices,
-    request: Request,
     caller: Caller,
     file: FormFile,
     source: str,
@@ -97,39 +94,6 @@ def _files_full(services: ApiServices, exc: FilesFull) -> HTTPException:
         "The server holds as many files as it may right now; try again in a few minutes",
         headers={"Retry-After": str(RETRY_FILES)},
     )
-
-
-@router.post("/translate_file_async", status_code=202)
-async def translate_file_async(
-    request: Request,
-    file: Annotated[UploadFile, File()],
-    target_lang: Annotated[str, Form()],
-    source_lang: Annotated[str, Form()] = "auto",
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
-) -> dict[str, str]:
-    """Queue a document; progress and the download URL come with its result."""
-    services = services_of(request)
-    caller = await services.guard.admit(request, x_api_key or api_key, [])
-    job_id = await accept_file(services, request, caller, file, source_lang, target_lang)
-    return {"task_id": job_id}
-
-
-@router.get("/file/{task_id}")
-async def download(
-    task_id: str,
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
-) -> Response:
-    """The translated file of a completed document job (kept a minute after this)."""
-    await owned(request, task_id, x_api_key or api_key)
-    jobs = services_of(request).jobs
-    found = await jobs.file(task_id)
-    if found is None:
-        raise HTTPException(404, f"no translated file for {task_id}")
-    await jobs.downloaded(task_id)
-    return file_response(*found)
 
 
 def file_response(name: str, data: bytes) -> Response:

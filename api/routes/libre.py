@@ -8,16 +8,18 @@ client, but no handler blocks: it awaits the job the result listener finishes.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from api import deepl, deeplx, languages
-from api.documents import accept_file, file_response
+from api import languages
+from api.deps import Gate, GuardDep, JobsDep, ServicesDep, SettingsDep
 from api.fields import request_fields
-from api.services import services_of
+from api.routes import deepl, deeplx
+from api.uploads import accept_file, file_response
 from tasks.catalog import reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -38,6 +40,18 @@ async def fields(request: Request) -> dict[str, Any]:
     return await request_fields(request, lists=("q", "text"))
 
 
+FieldsDep = Annotated[dict[str, Any], Depends(fields)]
+
+
+async def gate(request: Request, guard: GuardDep, params: FieldsDep) -> Gate:
+    """The guard with LibreTranslate's key: the `api_key` field, when it is a string."""
+    key = params.get("api_key")
+    return Gate(guard, request, key if isinstance(key, str) else None)
+
+
+GateDep = Annotated[Gate, Depends(gate)]
+
+
 def _required(params: dict[str, Any], name: str) -> Any:
     value = params.get(name)
     if value is None or value == "" or value == []:
@@ -56,13 +70,24 @@ def _finished(status: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-@router.post("/translate")
-async def translate(request: Request) -> dict[str, Any]:
-    """`q` (a string or a list) from `source` (or `auto`) into `target`."""
-    services = services_of(request)
-    params = await fields(request)
-    if "q" not in params and "text" in params:  # DeepLX's body (or DeepL's) on this path
-        return await deeplx.translate(request, params)
+@dataclass(frozen=True)
+class TextCall:
+    """`/translate`'s parameters, checked."""
+
+    texts: list[str]
+    batch: bool  # `q` came as a list: so does the answer
+    src: str
+    tgt: str
+    html: bool
+    alternatives: int
+
+
+def text_call(params: dict[str, Any]) -> TextCall:
+    """Check `/translate`'s parameters before any work is done.
+
+    Raises:
+        HTTPException: 400 naming the missing or malformed parameter.
+    """
     q = _required(params, "q")
     source, target = _required(params, "source"), _required(params, "target")
     texts = q if isinstance(q, list) else [q]
@@ -71,33 +96,40 @@ async def translate(request: Request) -> dict[str, Any]:
     text_format = params.get("format") or "text"
     if text_format not in FORMATS:
         raise HTTPException(400, f"{text_format} format is not supported")
-    alternatives = _alternatives(params)  # checked before any work is done
+    alternatives = _alternatives(params)
     src, tgt = languages.source(str(source)), languages.target(str(target))
-    await services.guard.admit(request, _key(params), texts, src=src, targets=[tgt])
+    html = text_format == "html"
+    return TextCall(texts, isinstance(q, list), src, tgt, html, alternatives)
+
+
+@router.post("/translate")
+async def translate(
+    request: Request, params: FieldsDep, gate: GateDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """`q` (a string or a list) from `source` (or `auto`) into `target`."""
+    if "q" not in params and "text" in params:  # DeepLX's body (or DeepL's) on this path
+        return await deeplx.translate(request, params, gate.guard, jobs)
+    call = text_call(params)
+    await gate.admit(call.texts, src=call.src, targets=[call.tgt])
     try:
-        html = text_format == "html"
-        status = await services.jobs.translate(
-            texts, src, [tgt], QUEUE_CHAT, html=html, seconds=ANSWER_WITHIN
+        status = await jobs.translate(
+            call.texts, call.src, [call.tgt], QUEUE_CHAT, html=call.html, seconds=ANSWER_WITHIN
         )
     except QueueUnavailable:
         raise HTTPException(503, "The translation service is unavailable; try again") from None
-    done = _finished(status)
-    translated: list[str] = done["translations"][tgt]
-    answer: dict[str, Any] = {
-        "translatedText": translated if isinstance(q, list) else translated[0]
-    }
-    if src == languages.AUTO:
+    return _answer(call, _finished(status))
+
+
+def _answer(call: TextCall, done: dict[str, Any]) -> dict[str, Any]:
+    """LibreTranslate's answer: one text, or a list as `q` was."""
+    translated: list[str] = done["translations"][call.tgt]
+    answer: dict[str, Any] = {"translatedText": translated if call.batch else translated[0]}
+    if call.src == languages.AUTO:
         detected = {"confidence": 90.0, "language": done["source_lang"]}
-        answer["detectedLanguage"] = [detected] * len(texts) if isinstance(q, list) else detected
-    if alternatives > 0:
-        answer["alternatives"] = [[] for _ in texts] if isinstance(q, list) else []
+        answer["detectedLanguage"] = [detected] * len(call.texts) if call.batch else detected
+    if call.alternatives > 0:
+        answer["alternatives"] = [[] for _ in call.texts] if call.batch else []
     return answer
-
-
-def _key(params: dict[str, Any]) -> str | None:
-    """The `api_key` field, when it is a string."""
-    key = params.get("api_key")
-    return key if isinstance(key, str) else None
 
 
 def _alternatives(params: dict[str, Any]) -> int:
@@ -110,30 +142,28 @@ def _alternatives(params: dict[str, Any]) -> int:
 
 
 @router.post("/detect")
-async def detect(request: Request) -> list[dict[str, Any]]:
+async def detect(params: FieldsDep, gate: GateDep, jobs: JobsDep) -> list[dict[str, Any]]:
     """The likeliest languages of `q`, best first, confidence 0 to 100."""
-    services = services_of(request)
-    params = await fields(request)
     q = _required(params, "q")
     if not all(isinstance(text, str) for text in (q if isinstance(q, list) else [q])):
         raise HTTPException(400, "Invalid request: q must be a string or a list of strings")
     texts = [" ".join(q)] if isinstance(q, list) else [q]
-    await services.guard.admit(request, _key(params), texts)
+    await gate.admit(texts)
     try:
-        job_id = await services.jobs.submit_detect(texts)
+        job_id = await jobs.submit_detect(texts)
     except QueueUnavailable:
         raise HTTPException(503, "The translation service is unavailable; try again") from None
-    done = _finished(await services.jobs.wait(job_id, ANSWER_WITHIN))
+    done = _finished(await jobs.wait(job_id, ANSWER_WITHIN))
     found: list[dict[str, Any]] = done["detections"][0]
     return found or [{"confidence": 0.0, "language": "en"}]
 
 
 @router.get("/languages")
-async def languages_served(request: Request) -> list[dict[str, Any]]:
+async def languages_served(request: Request, guard: GuardDep) -> list[dict[str, Any]]:
     """What this deployment translates: each source with its reachable targets."""
     if deepl.asks(request):  # DeepL's client, given a base URL without `/v2`
-        return await deepl.languages_served(request)
-    catalog = await services_of(request).guard.admission.catalog()
+        return await deepl.languages_for(request, guard)
+    catalog = await guard.admission.catalog()
     if catalog is None:
         return []
     codes = sorted({code for pair in catalog["pairs"] for code in pair.split("-", 1)})
@@ -152,9 +182,8 @@ async def suggest() -> dict[str, bool]:
 
 
 @router.post("/translate_file")
-async def translate_file(request: Request) -> dict[str, str]:
+async def translate_file(request: Request, services: ServicesDep) -> dict[str, str]:
     """A document (multipart `file`, `source`, `target`): the translated file's URL."""
-    services = services_of(request)
     form = await request.form()
     file = form.get("file")
     if not isinstance(file, UploadFile):
@@ -167,15 +196,14 @@ async def translate_file(request: Request) -> dict[str, str]:
         raise HTTPException(400, "Invalid request: missing target parameter")
     api_key = form.get("api_key")
     caller = await services.guard.admit(request, api_key if isinstance(api_key, str) else None, [])
-    job_id = await accept_file(services, request, caller, file, source, target)
+    job_id = await accept_file(services, caller, file, source, target)
     _finished(await services.jobs.wait(job_id, FILE_WITHIN))
     return {"translatedFileUrl": str(request.url_for("download_file", filename=job_id))}
 
 
 @router.get("/download_file/{filename}", name="download_file")
-async def download_file(filename: str, request: Request) -> Response:
+async def download_file(filename: str, jobs: JobsDep) -> Response:
     """The file `translate_file` named."""
-    jobs = services_of(request).jobs
     found = await jobs.file(filename)
     if found is None:
         raise HTTPException(400, "Invalid filename")
@@ -184,12 +212,10 @@ async def download_file(filename: str, request: Request) -> Response:
 
 
 @router.get("/frontend/settings")
-async def frontend_settings(request: Request) -> dict[str, Any]:
+async def frontend_settings(settings: SettingsDep, guard: GuardDep) -> dict[str, Any]:
     """What LibreTranslate's web page (and libretranslate-aio) read of the server."""
-    services = services_of(request)
-    settings = services.settings
     return {
-        "charLimit": services.guard.text_limit(None),
+        "charLimit": guard.text_limit(None),
         "frontendTimeout": 500,
         "apiKeys": settings.api_keys != "off",
         "keyRequired": settings.api_keys == "required",
@@ -201,13 +227,3 @@ async def frontend_settings(request: Request) -> dict[str, Any]:
             "target": {"code": "en", "name": "English"},
         },
     }
-
-
-@router.get("/health")
-async def health(request: Request) -> JSONResponse:
-    """200 while Redis (queue and results) answers; 503 otherwise."""
-    try:
-        await services_of(request).redis.ping()
-    except Exception:
-        return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})

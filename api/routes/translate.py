@@ -1,5 +1,5 @@
 """The async API: submit a batch, get a task id at once, then fetch, await or stream
-the result."""
+the job's result, or cancel it (a text job's or a document's alike)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api import languages
+from api.deps import GateDep, GuardDep, JobsDep, OwnerDep, SettingsDep, owner
 from api.responses import SafeJSONResponse
-from api.services import owned, services_of
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT, QUEUE_DOCUMENTS, QUEUE_INLINE
 
@@ -38,26 +38,20 @@ class TranslateAsync(BaseModel):
 
 @router.post("/translate_async", status_code=202)
 async def translate_async(
-    body: TranslateAsync,
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
+    body: TranslateAsync, gate: GateDep, jobs: JobsDep, settings: SettingsDep
 ) -> dict[str, str]:
     """Queue the texts into every target; the answer is a task id."""
-    services = services_of(request)
-    if len(body.target_langs) > services.settings.max_targets:
+    if len(body.target_langs) > settings.max_targets:
         raise HTTPException(
-            400, f"target_langs: at most {services.settings.max_targets} targets per request"
+            400, f"target_langs: at most {settings.max_targets} targets per request"
         )
     src = languages.source(body.source_lang)
     targets = list(dict.fromkeys(languages.target(t) for t in body.target_langs))
-    caller = await services.guard.admit(
-        request, x_api_key or api_key, body.texts, src=src, targets=targets
-    )
+    caller = await gate.admit(body.texts, src=src, targets=targets)
     if any(not text.strip() for text in body.texts):
         raise HTTPException(400, "texts: every text must have characters to translate")
     try:
-        job_id = await services.jobs.submit(
+        job_id = await jobs.submit(
             body.texts,
             src,
             targets,
@@ -73,39 +67,30 @@ async def translate_async(
 @router.get("/result/{task_id}", response_model=None)
 async def result(
     task_id: str,
-    request: Request,
+    caller: OwnerDep,
+    jobs: JobsDep,
+    guard: GuardDep,
     wait: Annotated[float, Query(ge=0.0, le=MAX_WAIT, description="long-poll this long")] = 0.0,
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any] | JSONResponse:
     """`pending`, `progress`, `completed` (with the result) or `failed` (with the error)."""
-    services = services_of(request)
-    caller = await owned(request, task_id, x_api_key or api_key)
     if wait > 0:
-        with services.guard.stream(caller):
-            status = await services.jobs.wait(task_id, wait)
+        with guard.stream(caller):
+            status = await jobs.wait(task_id, wait)
     else:
-        status = await services.jobs.status(task_id)
+        status = await jobs.status(task_id)
     if status is None:
-        return SafeJSONResponse({"detail": f"no task {task_id}"}, status_code=404)
+        return _unknown(task_id)
     return status
 
 
 @router.get("/result/{task_id}/events", response_model=None)
 async def events(
-    task_id: str,
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
+    task_id: str, caller: OwnerDep, jobs: JobsDep, guard: GuardDep
 ) -> StreamingResponse | JSONResponse:
     """Server-Sent Events: each `data:` is what `GET /api/result/{id}` would answer, on
     every change; the stream ends after the `completed` or `failed` event."""
-    services = services_of(request)
-    caller = await owned(request, task_id, x_api_key or api_key)
-    jobs = services.jobs
     if await jobs.status(task_id) is None:
-        return SafeJSONResponse({"detail": f"no task {task_id}"}, status_code=404)
-    guard = services.guard
+        return _unknown(task_id)
     guard.check_stream(caller)  # 429 now, while a status can still say so
 
     async def stream() -> AsyncIterator[str]:
@@ -122,3 +107,13 @@ async def events(
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/result/{task_id}/cancel", dependencies=[Depends(owner)])
+async def cancel(task_id: str, jobs: JobsDep) -> dict[str, bool]:
+    """Cancel a document job; `cancelled` is false when it had finished already."""
+    return {"cancelled": await jobs.cancel(task_id)}
+
+
+def _unknown(task_id: str) -> JSONResponse:
+    return SafeJSONResponse({"detail": f"no task {task_id}"}, status_code=404)

@@ -1,5 +1,6 @@
 """The web page (also the Telegram Mini App): served at `/`, offline (no CDN), and the
-few calls only it makes: who the Telegram user is, cancel a document, send it to chat."""
+few calls only it makes: what the deployment takes, who the Telegram user is, and a
+translated file sent to their chat."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from api.services import owned, services_of
+from api.deps import GuardDep, JobsDep, MiniAppUserDep, RedisDep, SettingsDep
 from tasks.client.prefs import PrefsStore
 from tasks.formats import supported_extensions
 from tasks.telegram.files import (
@@ -23,7 +24,7 @@ from tasks.telegram.files import (
 )
 from tasks.telegram.session import create_bot
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 # What "Send to chat" answers when Telegram does not take the file: our words, never
 # a library's text (aiohttp's carries the request URL, and the URL carries the token).
 REFUSALS: dict[type[SendFailed], tuple[int, str]] = {
@@ -54,23 +55,19 @@ async def page() -> FileResponse:
 
 
 @router.get("/api/web/config")
-async def config(request: Request) -> dict[str, Any]:
+async def config(settings: SettingsDep, guard: GuardDep) -> dict[str, Any]:
     """What the page needs to know of this deployment."""
-    services = services_of(request)
-    settings = services.settings
     return {
-        "char_limit": services.guard.text_limit(None),
+        "char_limit": guard.text_limit(None),
         "formats": sorted(supported_extensions()),
         "max_file_bytes": settings.api_upload_limit,
     }
 
 
 @router.get("/api/web/me")
-async def me(request: Request) -> dict[str, Any]:
+async def me(user: MiniAppUserDep, redis: RedisDep) -> dict[str, Any]:
     """The Mini App's user and their `/lang` languages (401 without valid initData)."""
-    services = services_of(request)
-    user = services.guard.require_user(request)
-    prefs = await PrefsStore(services.redis).languages_of(user.id, user.language_code)
+    prefs = await PrefsStore(redis).languages_of(user.id, user.language_code)
     return {
         "id": user.id,
         "first_name": user.first_name,
@@ -79,41 +76,42 @@ async def me(request: Request) -> dict[str, Any]:
     }
 
 
-@router.post("/api/result/{task_id}/cancel")
-async def cancel(
-    task_id: str,
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    api_key: Annotated[str | None, Query()] = None,
-) -> dict[str, bool]:
-    """Cancel a document job; `cancelled` is false when it had finished already."""
-    await owned(request, task_id, x_api_key or api_key)
-    return {"cancelled": await services_of(request).jobs.cancel(task_id)}
+async def sender(request: Request, settings: SettingsDep) -> FileSender:
+    """The process's sender: the bot's Bot (session and retry policy), built on first
+    use, since most API processes never send a file (the user's initData was checked
+    against BOT_TOKEN first)."""
+    state = request.app.state
+    found: FileSender | None = getattr(state, "telegram", None)
+    if found is None:
+        found = state.telegram = FileSender(create_bot(settings))
+    return found
+
+
+async def users_file(task_id: str, user: MiniAppUserDep, jobs: JobsDep) -> tuple[str, bytes]:
+    """The Mini App user's translated file (name, bytes).
+
+    Raises:
+        HTTPException: 401 (see `mini_app_user`), 404 (no file, or not theirs).
+    """
+    found = await jobs.file(task_id)
+    if found is None or await jobs.owner(task_id) != user.id:
+        raise HTTPException(404, f"no translated file of yours for {task_id}")
+    return found
 
 
 @router.post("/api/file/{task_id}/send")
-async def send_to_chat(task_id: str, request: Request) -> dict[str, bool]:
+async def send_to_chat(
+    user: MiniAppUserDep,
+    file: Annotated[tuple[str, bytes], Depends(users_file)],
+    # After the file: the Bot is built only for a send that will happen.
+    telegram: Annotated[FileSender, Depends(sender)],
+) -> dict[str, bool]:
     """Send a translated file to the Mini App user's chat with the bot."""
-    services = services_of(request)
-    user = services.guard.require_user(request)
-    found = await services.jobs.file(task_id)
-    if found is None or await services.jobs.owner(task_id) != user.id:
-        raise HTTPException(404, f"no translated file of yours for {task_id}")
     try:
-        await _sender(request).send(user.id, *found, caption="Tolmach")
+        await telegram.send(user.id, *file, caption="Tolmach")
     except SendFailed as exc:
         status, words = REFUSALS[type(exc)]
         wait = exc.retry_after if isinstance(exc, TelegramUnavailable) else None
         headers = {"Retry-After": str(wait)} if wait else None
         raise HTTPException(status, words, headers=headers) from None
     return {"sent": True}
-
-
-def _sender(request: Request) -> FileSender:
-    """The process's sender: the bot's Bot (session and retry policy), built on first
-    use, since most API processes never send a file (webapp_user checked BOT_TOKEN)."""
-    state = request.app.state
-    sender: FileSender | None = getattr(state, "telegram", None)
-    if sender is None:
-        sender = state.telegram = FileSender(create_bot(services_of(request).settings))
-    return sender
