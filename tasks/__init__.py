@@ -1,6 +1,6 @@
-"""Everything behind the queue: the contract (`contract`), the queue client every front
-end uses (`client`), the workers (`worker`) and their engine; `celery -A tasks worker`
-finds `app` here.
+"""The queue and both its sides: the shared contract (`contract`), the queue client every
+front end uses (`client`), the workers (`worker`), their engine (`engine`) and the document
+formats (`formats`); `celery -A tasks worker` finds `app` here.
 
 The app is built on first access (PEP 562), so a front end can import `tasks.contract`
 and `tasks.client` without building a worker app or reading settings twice. Models load
