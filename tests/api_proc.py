@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 from pathlib import Path
@@ -50,7 +51,10 @@ class ApiProc:
         """One call: status, headers, and the JSON answer (or the raw bytes)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            # The server may answer (413) and close before the whole body is sent: its
+            # answer is then waiting to be read, as curl or a browser would read it.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
             raw = response.read()
             found = {k.lower(): v for k, v in response.getheaders()}
