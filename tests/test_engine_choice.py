@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import tasks.engine.ctranslate2
 from config import Settings
 from tasks.engine.base import EngineOptions
 from tasks.engine.choice import engine_for, model_type
@@ -19,6 +18,7 @@ from tasks.engine.registry import ModelRegistry, load_translator
 from tasks.errors import ModelUnavailable
 from tasks.worker.startup import engine_threads, host_cores
 from tests.procs import Proc
+from tests.test_ct2 import count_conversions
 from tests.tiny_model import build_tiny_marian, reference_translate
 
 TEXTS = ["Hello, world", "How are you today?", "Good morning, dear friends!"]
@@ -58,14 +58,7 @@ def test_auto_picks_by_model_type(marian: Path, tmp_path: Path) -> None:
 def test_auto_converts_once_and_says_so(
     marian: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conversions: list[Path] = []
-    real = tasks.engine.ctranslate2.convert
-
-    def counting(model_id: str, folder: Path, quantization: str) -> None:
-        conversions.append(folder)
-        real(model_id, folder, quantization)
-
-    monkeypatch.setattr(tasks.engine.ctranslate2, "convert", counting)
+    conversions = count_conversions(monkeypatch)
     options = EngineOptions("cpu", num_beams=2, cache_dir=str(tmp_path))
     with caplog.at_level(logging.INFO):
         first = load_translator(str(marian), options)
