@@ -23,10 +23,10 @@ from bot.documents.progress import CancelDocument
 from bot.i18n import Texts, create_i18n
 from config import Settings
 from tasks.contract import document_key
-from tasks.worker.document_state import plan_chunks
 from tasks.engine import segment
 from tasks.formats import _load as load_slots
 from tasks.formats import rebuild, segments, supported_extensions
+from tasks.worker.document_state import plan_chunks
 from tests.conftest import NUM_BEAMS, RedisServer
 from tests.emulator import BotApiEmulator
 from tests.procs import Proc, wait_until
