@@ -15,9 +15,12 @@ worker with the deployment's defaults (no -c, TORCH_THREADS, ENGINE or NUM_BEAMS
 Each is compared with the raw limit measured in this script: the same model loaded in
 this process on every core, with the engine the worker runs, `translate_batch` in
 batches of 32 and of 64 on the same sentences, before and after the API runs; the better
-batch size is the limit. Also: p50 latency per request, the worker's CPU-seconds per
-sentence (its process and children) against the raw engine's, and for one client in a
-closed loop, p50 minus the raw batch-1 p50. Every sentence is distinct and CACHE_TTL=0.
+batch size is the limit. Also: p50 latency per request; the worker's CPU-seconds per
+sentence (its process and children) against the raw engine's, and those of the API and
+Redis and of the load generator, which share the machine with it; the worker's mean
+batch; the ceiling (the raw rate at batch N: N clients that wait for their answers never
+give a server more than N sentences at a time); and for one client in a closed loop, p50
+minus the raw batch-1 p50. Every sentence is distinct and CACHE_TTL=0.
 
     python bench/api.py [--engine auto|transformers|ctranslate2] [--clients 1,8,32,64,256]
                         [--modes closed,burst] [--quick]
@@ -35,8 +38,11 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import psutil
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -45,17 +51,18 @@ from bench.api_report import Result, Row, report
 from bench.load import Outcome, Plan, latencies, throughput
 from bench.redis_server import start_redis
 from bench.stack import BenchError, Stack, cpu_seconds, deployment_env, layout, start_worker
+from tasks.worker.metrics import BATCH_SIZE_KEY
 from tests.procs import ROOT, Proc, free_port, python
 
 
-def start_api(stack: Stack, root: Path, env: dict[str, str]) -> tuple[str, int]:
-    """`python -m api` on a free port of 127.0.0.1, serving; (host, port)."""
+def start_api(stack: Stack, root: Path, env: dict[str, str]) -> tuple[Proc, str, int]:
+    """`python -m api` on a free port of 127.0.0.1, serving; (its process, host, port)."""
     port = free_port()
     env = {**env, "API_HOST": "127.0.0.1", "API_PORT": str(port)}
     env.pop("BOT_TOKEN", None)  # the API needs no bot
-    stack.add(Proc("api", python("-m", "api"), env, root).start())
+    api = stack.add(Proc("api", python("-m", "api"), env, root).start())
     stack.wait(lambda: healthy(f"http://127.0.0.1:{port}"), 60, "the API to answer /health")
-    return "127.0.0.1", port
+    return api, "127.0.0.1", port
 
 
 def healthy(base: str) -> bool:
@@ -63,8 +70,25 @@ def healthy(base: str) -> bool:
         return bool(response.status == 200)
 
 
-def drive(stack: Stack, worker: Proc, plan: Plan) -> Row:
-    """Run one plan in the load generator's process; the worker's CPU around it."""
+@dataclass(frozen=True)
+class Meters:
+    """What is read around each run: the worker's CPU, the CPU of the rest of the stack
+    (API and Redis, which share the machine with it), and the worker's batch sizes."""
+
+    worker: Proc
+    others: list[Proc]
+    redis_url: str
+
+    def read(self) -> tuple[float, float, float, float]:
+        """(worker CPU-s, API + Redis CPU-s, batches, requests in them) so far."""
+        stats = redis.Redis.from_url(self.redis_url).hmget(BATCH_SIZE_KEY, "count", "sum")
+        batches, requests = (float(v or 0) for v in stats)
+        others = sum(cpu_seconds(proc) for proc in self.others)
+        return cpu_seconds(self.worker), others, batches, requests
+
+
+def drive(stack: Stack, meters: Meters, plan: Plan) -> Row:
+    """Run one plan in the load generator's process; CPU and batches around it."""
     load = subprocess.Popen(
         python("-m", "bench.load"),
         cwd=ROOT,
@@ -79,20 +103,34 @@ def drive(stack: Stack, worker: Proc, plan: Plan) -> Row:
         if load.stdout.readline().strip() != "ready":
             raise BenchError("the load generator did not start")
         stack.check()
-        cpu = cpu_seconds(worker)
+        before = meters.read()
         load.stdin.write("go\n")
         load.stdin.flush()
         outcome = Outcome(**json.loads(load.stdout.readline() or "{}"))
-        cpu = cpu_seconds(worker) - cpu
+        after = meters.read()
+        times = psutil.Process(load.pid).cpu_times()
+        generator = times.user + times.system
     finally:
         load.kill()
         load.wait()
     if outcome.error or not outcome.requests:
         raise BenchError(f"{plan.mode}, {plan.clients} clients: {outcome.error or 'no answer'}")
+    worker, others, batches, requests = (b - a for a, b in zip(before, after, strict=True))
     rate, steady = throughput(outcome, plan.mode)
     count = len(outcome.requests)
     p50 = statistics.median(latencies(outcome, plan.mode))
-    return Row(plan.mode, plan.clients, rate, steady, p50, cpu / count, count)
+    return Row(
+        plan.mode,
+        plan.clients,
+        rate,
+        steady,
+        p50,
+        worker / count,
+        count,
+        others=others / count,
+        generator=generator / count,
+        batch=requests / batches if batches else 0.0,
+    )
 
 
 def plans(args: argparse.Namespace, host: str, port: int) -> list[Plan]:
@@ -126,11 +164,12 @@ def run(args: argparse.Namespace, root: Path) -> Result:
             url, str(root / "opus-mt-{src}-{tgt}"), "http://127.0.0.1:9", root, args.engine
         )
         worker = start_worker(stack, root, env, url)
-        host, port = start_api(stack, root, env)
+        api, host, port = start_api(stack, root, env)
+        meters = Meters(worker, [api, server], url)
         todo = plans(args, host, port)
         warm = min(max(p.clients for p in todo), 64)
-        drive(stack, worker, Plan(host, port, "burst", warm, 1, workload.sentences(warm, 800_000)))
-        rows = [drive(stack, worker, plan) for plan in todo]
+        drive(stack, meters, Plan(host, port, "burst", warm, 1, workload.sentences(warm, 800_000)))
+        rows = [drive(stack, meters, plan) for plan in todo]
         worker_layout = layout(worker) or "?"
     except BaseException as exc:
         print(f"benchmark failed: {exc}\n{stack.logs()}", file=sys.stderr)

@@ -26,6 +26,9 @@ class Row:
     p50: float
     cpu_per_sentence: float
     sentences: int
+    others: float  # the API's and Redis's CPU-s per sentence
+    generator: float  # the load generator's CPU-s per sentence
+    batch: float  # requests per model call in the worker, mean
 
 
 @dataclass(frozen=True)
@@ -59,20 +62,33 @@ def report(args: argparse.Namespace, result: Result) -> None:
     )
     print()
     print(
-        "| mode | clients | API sent/s | raw limit sent/s | ratio | p50 ms "
-        "| worker CPU-s/sent | raw CPU-s/sent |"
+        "| mode | clients | API sent/s | raw limit sent/s | ratio | ceiling | p50 ms "
+        "| mean batch | worker CPU-s/sent | raw CPU-s/sent | API+Redis CPU-s/sent "
+        "| load generator CPU-s/sent |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- " * 12 + "|")
     raw_cpu = raw.cpu_per_sentence(raw.best)
     for row in result.rows:
         rate = f"{row.rate:.1f}" + ("" if row.steady else " (whole run)")
         print(
             f"| {row.mode} | {row.clients} | {rate} | {limit:.1f} | {row.rate / limit:.2f} | "
-            f"{row.p50 * 1e3:.0f} | {row.cpu_per_sentence:.3f} | {raw_cpu:.3f} |"
+            f"{ceiling(raw, row.clients, limit)} | {row.p50 * 1e3:.0f} | {row.batch:.1f} | "
+            f"{row.cpu_per_sentence:.3f} | {raw_cpu:.3f} | {row.others:.3f} | "
+            f"{row.generator:.3f} |"
         )
+    print(
+        "\nceiling: the raw engine's rate with only N sentences at a time (what N clients "
+        "that each wait for their answer can hand a server), as a ratio to the raw limit; "
+        "- where N is not a raw batch size measured"
+    )
     print()
     for line in targets(result.rows, limit, single):
         print(line)
+
+
+def ceiling(raw: workload.RawFigures, clients: int, limit: float) -> str:
+    """The raw rate at batch `clients` over the limit, where that batch was measured."""
+    return f"{raw.rate(clients) / limit:.2f}" if clients in raw.runs else "-"
 
 
 def header(args: argparse.Namespace, result: Result) -> str:
