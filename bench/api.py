@@ -45,7 +45,7 @@ from bench.api_report import Result, Row, report
 from bench.load import Outcome, Plan, latencies, throughput
 from bench.redis_server import start_redis
 from bench.stack import BenchError, Stack, cpu_seconds, deployment_env, layout, start_worker
-from tests.procs import ROOT, Proc, free_port, python
+from tests.support.procs import ROOT, Proc, free_port, python
 
 
 def start_api(stack: Stack, root: Path, env: dict[str, str]) -> tuple[str, int]:
