@@ -38,7 +38,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory, logdir: Path) -> Iter
     """A private redis-server on a free port."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    server = start_redis(tmp_path_factory.mktemp("redis"), logdir)
+    server = start_redis("redis", tmp_path_factory.mktemp("redis"), logdir, "--appendonly", "no")
     yield server
     server.proc.stop()
 
@@ -50,7 +50,7 @@ def redis_dbs(redis_server: RedisServer) -> RedisDbs:
 
 
 @pytest.fixture(scope="module")
-def redis_dbs_of_module(redis_dbs: RedisDbs) -> Iterator[Callable[[], int]]:
+def take_redis_db(redis_dbs: RedisDbs) -> Iterator[Callable[[], int]]:
     """Take more flushed databases for this module; all are flushed and given back after it."""
     taken: list[int] = []
 
@@ -64,10 +64,10 @@ def redis_dbs_of_module(redis_dbs: RedisDbs) -> Iterator[Callable[[], int]]:
 
 
 @pytest.fixture(scope="module")
-def redis_db(redis_dbs_of_module: Callable[[], int]) -> int:
+def redis_db(take_redis_db: Callable[[], int]) -> int:
     """A database of this module's own on the session's redis-server, empty at the start:
     no worker or bot of another module serves it, and it is flushed after the module."""
-    return redis_dbs_of_module()
+    return take_redis_db()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ files in Redis, open waits per client, trusted proxies, the exposure warning."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import urllib.parse
@@ -17,8 +16,7 @@ import pytest
 from api.files import LEDGER
 from config import Settings
 from tests.support.api_proc import ApiProc, api_env, multipart
-from tests.support.procs import Proc, free_port
-from tests.support.stack import RedisServer, wait_redis
+from tests.support.stack import RedisServer, start_redis
 
 pytestmark = pytest.mark.e2e
 MB = 1024 * 1024
@@ -28,12 +26,7 @@ MB = 1024 * 1024
 def idle_redis(tmp_path_factory: pytest.TempPathFactory, logdir: Path) -> Iterator[RedisServer]:
     """A redis-server no worker consumes from."""
     assert shutil.which("redis-server")
-    port, data = free_port(), tmp_path_factory.mktemp("idle-redis")
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    server = RedisServer(
-        port, Proc("idle-redis", [*args, "--dir", str(data)], dict(os.environ), logdir).start()
-    )
-    wait_redis(server)
+    server = start_redis("idle-redis", tmp_path_factory.mktemp("idle-redis"), logdir)
     yield server
     server.proc.stop()
 

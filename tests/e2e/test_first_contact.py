@@ -27,7 +27,6 @@ from tests.support.stack import (
 )
 
 pytestmark = pytest.mark.e2e
-DB = 13  # a database of its own: the session's worker and bot must not see these
 DEADLINE = 8.0  # INLINE_DEADLINE's default
 PAIRS = 3  # the test deployment's pairs (en-ru, ru-en, de-en): preloaded by default
 ENGLISH = ["Hello, world", "How are you today?"]
@@ -37,12 +36,13 @@ _chats = itertools.count(2100)
 
 @dataclass
 class Deployment:
-    """A bot and (once started) a worker at default settings, on database DB."""
+    """A bot and (once started) a worker at default settings, on a database of its own."""
 
     server: RedisServer
     emulator: BotApiEmulator
     env: dict[str, str]
     logdir: Path
+    db: int
     procs: list[Proc] = field(default_factory=list)
     worker: Proc | None = None
 
@@ -50,33 +50,33 @@ class Deployment:
         """A fresh worker (no PRELOAD_PAIRS); returns when it answered a ping."""
         self.worker = worker_proc(name, self.env, self.logdir, concurrency=1).start()
         self.procs.append(self.worker)
-        wait_worker_ready(self.server.url(DB), self.worker)
+        wait_worker_ready(self.server.url(self.db), self.worker)
         return time.monotonic()
 
     def wait_preloaded(self) -> None:
-        client = self.server.client(DB)
+        client = self.server.client(self.db)
         wait_until(lambda: client.hlen(MODEL_LOADS_KEY) >= PAIRS, 120, "preloaded models")
 
     def cached_answers(self) -> int:
-        return sum(1 for _ in self.server.client(DB).scan_iter("tolmach:iq:cache:*"))
+        return sum(1 for _ in self.server.client(self.db).scan_iter("tolmach:iq:cache:*"))
 
     def requests(self) -> int:
-        return int(self.server.client(DB).hget(STATS_KEY, "requests") or 0)
+        return int(self.server.client(self.db).hget(STATS_KEY, "requests") or 0)
 
 
 @pytest.fixture(scope="module")
 def deployment(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> Iterator[Deployment]:
-    redis_server.client(DB).flushdb()
+    redis_server.client(redis_db).flushdb()
     emulator = BotApiEmulator(TOKEN)
     emulator.start()
     port = free_port()
     env = {
-        **process_env(redis_server.url(DB), model_template, emulator.url),
+        **process_env(redis_server.url(redis_db), model_template, emulator.url),
         "METRICS_PORT": str(port),
     }
-    found = Deployment(redis_server, emulator, env, logdir)
+    found = Deployment(redis_server, emulator, env, logdir, redis_db)
     try:
         found.procs.append(start_bot("first-contact-bot", env, logdir, port))
         yield found

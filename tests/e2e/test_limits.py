@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +21,19 @@ from tests.support.emulator import BotApiEmulator
 from tests.support.procs import Proc, free_port
 from tests.support.stack import TOKEN, RedisServer, process_env, start_bot, start_worker
 
-DB = 8  # a database of its own: the session's bot must not claim these requests
-SCRATCH_DB = 9  # unit tests of the limiter; no worker listens here
 ALLOWED_USER, ALLOWED_GROUP = 501, -600
 RATES = Rates(user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3)
 DEFAULTS = Settings()
 
 
-async def _limiter(
-    server: RedisServer, rates: Rates, policy: Policy | None = None
-) -> tuple[Redis, Limiter]:
-    redis = Redis.from_url(server.url(SCRATCH_DB))
+@pytest.fixture(scope="module")
+def scratch_db(take_redis_db: Callable[[], int]) -> int:
+    """The limiter's unit tests' database: no worker listens there."""
+    return take_redis_db()
+
+
+async def _limiter(url: str, rates: Rates, policy: Policy | None = None) -> tuple[Redis, Limiter]:
+    redis = Redis.from_url(url)
     await redis.flushdb()
     admission = Admission(redis, policy or Policy.from_settings(DEFAULTS))
     return redis, Limiter(redis, rates, admission)
@@ -48,9 +50,11 @@ async def _outcomes(limiter: Limiter, calls: list[tuple[int, int, bool]]) -> lis
     return out
 
 
-def test_user_bucket_admits_a_burst_then_tells_once(redis_server: RedisServer) -> None:
+def test_user_bucket_admits_a_burst_then_tells_once(
+    redis_server: RedisServer, scratch_db: int
+) -> None:
     async def scenario() -> list[object]:
-        redis, limiter = await _limiter(redis_server, RATES)
+        redis, limiter = await _limiter(redis_server.url(scratch_db), RATES)
         async with redis:
             return await _outcomes(limiter, [(1, 1, False)] * 5 + [(2, 2, False)])
 
@@ -59,11 +63,11 @@ def test_user_bucket_admits_a_burst_then_tells_once(redis_server: RedisServer) -
     assert got == ["ok", "ok", ("limited", True), ("limited", False), ("limited", False), "ok"]
 
 
-def test_bucket_refills_with_time(redis_server: RedisServer) -> None:
+def test_bucket_refills_with_time(redis_server: RedisServer, scratch_db: int) -> None:
     fast = Rates(120, 1, 0, 1)  # 2 tokens a second
 
     async def scenario() -> list[object]:
-        redis, limiter = await _limiter(redis_server, fast)
+        redis, limiter = await _limiter(redis_server.url(scratch_db), fast)
         async with redis:
             first = await _outcomes(limiter, [(1, 1, False)] * 2)
             await asyncio.sleep(0.6)
@@ -72,9 +76,9 @@ def test_bucket_refills_with_time(redis_server: RedisServer) -> None:
     assert asyncio.run(scenario()) == ["ok", ("limited", True), "ok"]
 
 
-def test_group_bucket_is_shared_by_its_members(redis_server: RedisServer) -> None:
+def test_group_bucket_is_shared_by_its_members(redis_server: RedisServer, scratch_db: int) -> None:
     async def scenario() -> list[object]:
-        redis, limiter = await _limiter(redis_server, RATES)
+        redis, limiter = await _limiter(redis_server.url(scratch_db), RATES)
         async with redis:
             members = [(user, -5, True) for user in (1, 2, 3, 4)]
             # A refused request takes no token: user 5's private chat is not charged.
@@ -83,12 +87,12 @@ def test_group_bucket_is_shared_by_its_members(redis_server: RedisServer) -> Non
     assert asyncio.run(scenario()) == ["ok", "ok", "ok", ("limited", True), "ok", "ok"]
 
 
-def test_full_queues_make_the_bot_busy(redis_server: RedisServer) -> None:
+def test_full_queues_make_the_bot_busy(redis_server: RedisServer, scratch_db: int) -> None:
     rates = Rates(0, 1, 0, 1)
     policy = Policy.from_settings(Settings(max_queue_depth=5, busy_retry_after=42))
 
     async def scenario() -> list[object]:
-        redis, limiter = await _limiter(redis_server, rates, policy)
+        redis, limiter = await _limiter(redis_server.url(scratch_db), rates, policy)
         async with redis:
             await redis.rpush("chat", *["x"] * 3)
             await redis.rpush("documents", *["x"] * 2)
@@ -115,14 +119,14 @@ def test_allow_list_lets_in_users_chats_and_admins() -> None:
 
 @pytest.fixture(scope="module")
 def limited(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> Iterator[BotApiEmulator]:
-    redis_server.client(DB).flushdb()
+    redis_server.client(redis_db).flushdb()
     emulator = BotApiEmulator(TOKEN)
     emulator.start()
     port = free_port()
     env = {
-        **process_env(redis_server.url(DB), model_template, emulator.url),
+        **process_env(redis_server.url(redis_db), model_template, emulator.url),
         "RATE_USER_PER_MINUTE": "1",
         "RATE_USER_BURST": "2",
         "RATE_CHAT_PER_MINUTE": "1",
@@ -131,7 +135,7 @@ def limited(
         "ALLOWED_CHATS": str(ALLOWED_GROUP),
         "METRICS_PORT": str(port),
     }
-    procs: list[Proc] = [start_worker("limits-worker", env, redis_server, DB, logdir)]
+    procs: list[Proc] = [start_worker("limits-worker", env, redis_server, redis_db, logdir)]
     try:
         procs.append(start_bot("limits-bot", env, logdir, port))
         yield emulator

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +36,14 @@ from tests.support.stack import (
 )
 
 pytestmark = pytest.mark.e2e
-DB = 12  # a database of its own: the session's bot must not claim these requests
-FLEET_DB = 13  # no worker listens here
 ADMIN = 6001
 TEXT_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (INFO|WARNING|ERROR) ")
+
+
+@pytest.fixture(scope="module")
+def fleet_db(take_redis_db: Callable[[], int]) -> int:
+    """The fleet tests' database: no worker listens there."""
+    return take_redis_db()
 
 
 @dataclass
@@ -51,12 +55,14 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(redis_server: RedisServer, model_template: str, logdir: Path) -> Iterator[Stack]:
-    redis_server.client(DB).flushdb()
+def stack(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> Iterator[Stack]:
+    redis_server.client(redis_db).flushdb()
     emulator = BotApiEmulator(TOKEN)
     emulator.start()
     env = {
-        **process_env(redis_server.url(DB), model_template, emulator.url),
+        **process_env(redis_server.url(redis_db), model_template, emulator.url),
         "LOG_FORMAT": "json",
         "ADMIN_IDS": f"{ADMIN}, 6009",
     }
@@ -66,7 +72,7 @@ def stack(redis_server: RedisServer, model_template: str, logdir: Path) -> Itera
         procs.append(launch_worker("metrics-worker", env, logdir))
         bot_env = {**env, "METRICS_PORT": str(port), "HTTP_HOST": "127.0.0.1"}
         procs.append(start_bot("metrics-bot", bot_env, logdir, port))
-        wait_worker(procs[0], redis_server, DB)
+        wait_worker(procs[0], redis_server, redis_db)
         yield Stack(emulator, f"http://127.0.0.1:{port}/metrics", procs[1], procs[0])
     finally:
         for proc in reversed(procs):
@@ -85,7 +91,7 @@ def samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_count_traffic_from_bot_and_workers(
-    stack: Stack, redis_server: RedisServer
+    stack: Stack, redis_server: RedisServer, redis_db: int
 ) -> None:
     emulator = stack.emulator
     emulator.push_message(6101, "/translate en>ru Hello, world")
@@ -96,7 +102,7 @@ def test_metrics_count_traffic_from_bot_and_workers(
     for chat in (6101, 6102, 6103, 6104):
         emulator.wait_for(chat, timeout=60)
     emulator.wait_inline(query_id)
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     wait_until(lambda: client.zcard(PENDING) == 0, 60, "pending answers")
 
     found = samples(stack.metrics_url)
@@ -115,16 +121,18 @@ def test_metrics_count_traffic_from_bot_and_workers(
         assert found[("tolmach_queue_depth", (("queue", queue),))] == 0
 
 
-def test_fleet_reads_queue_depths_and_worker_histograms(redis_server: RedisServer) -> None:
+def test_fleet_reads_queue_depths_and_worker_histograms(
+    redis_server: RedisServer, fleet_db: int
+) -> None:
     """No worker on this database: queued tasks stay put while we read them."""
-    client = redis_server.client(FLEET_DB)
+    client = redis_server.client(fleet_db)
     client.flushdb()
     client.rpush("chat", "t1", "t2")
     client.rpush("inline\x06\x163", "t3")  # kombu's list for priority 3
     record_batch(client, [{"ok": True, "text": "x", "src": "en", "tgt": "ru"}] * 3)
     record_batch(client, [{"ok": False, "error": "unsupported_pair"}])
     record_load(client, 7.5)
-    fleet = asyncio.run(_read(redis_server.url(FLEET_DB)))
+    fleet = asyncio.run(_read(redis_server.url(fleet_db)))
     assert fleet.queues == {"inline": 1, "chat": 2, "documents": 0}
     assert fleet.batch_size.count == 2 and fleet.batch_size.sum == 4
     assert dict(fleet.batch_size.buckets)["1.0"] == 1 and dict(fleet.batch_size.buckets)["4.0"] == 2
@@ -135,11 +143,11 @@ def test_fleet_reads_queue_depths_and_worker_histograms(redis_server: RedisServe
 
 
 def test_the_api_serves_the_fleet_too(
-    redis_server: RedisServer, stack_env: dict[str, str], logdir: Path
+    redis_server: RedisServer, stack_env: dict[str, str], logdir: Path, fleet_db: int
 ) -> None:
     """A deployment without a bot (`tolmach run`'s) sees its queues and workers on the
     API's /metrics, beside the API's own series."""
-    client = redis_server.client(FLEET_DB)
+    client = redis_server.client(fleet_db)
     client.flushdb()
     client.rpush("documents", "t1", "t2", "t3")
     record_batch(client, [{"ok": True, "text": "x", "src": "en", "tgt": "ru"}] * 2)
@@ -147,7 +155,7 @@ def test_the_api_serves_the_fleet_too(
     record_load(client, 3.0)
     client.hincrby(STATS_KEY, "requests", 5)  # as the translate task counts them
     client.hincrby(MODEL_LOADS_KEY, "opus-mt-en-ru|host:1", 1)  # as a worker's load does
-    env = api_env(stack_env, REDIS_URL=redis_server.url(FLEET_DB))
+    env = api_env(stack_env, REDIS_URL=redis_server.url(fleet_db))
     api = ApiProc("api-metrics", env, logdir).start()
     try:
         found = samples(f"http://127.0.0.1:{api.port}/metrics")

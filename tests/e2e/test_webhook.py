@@ -33,7 +33,6 @@ from tests.support.stack import (
 )
 
 pytestmark = pytest.mark.e2e
-DB = 11  # a database of its own: the session's bot must not claim these requests
 SECRET = "webhook-Secret_42"
 PATH = "/tg/hook"
 
@@ -44,18 +43,21 @@ class Replicas:
     urls: list[str]  # each replica's webhook URL; the first is the "load balancer"
     procs: list[Proc]
     server: RedisServer
+    db: int
 
     def settled(self) -> None:
-        client = self.server.client(DB)
+        client = self.server.client(self.db)
         wait_until(lambda: client.zcard(PENDING) == 0, 60, "pending answers")
 
 
 @pytest.fixture(scope="module")
-def replicas(redis_server: RedisServer, model_template: str, logdir: Path) -> Iterator[Replicas]:
-    redis_server.client(DB).flushdb()
+def replicas(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> Iterator[Replicas]:
+    redis_server.client(redis_db).flushdb()
     emulator = BotApiEmulator(TOKEN)
     emulator.start()
-    env = process_env(redis_server.url(DB), model_template, emulator.url)
+    env = process_env(redis_server.url(redis_db), model_template, emulator.url)
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}{PATH}" for port in ports]
     procs = [launch_worker("webhook-worker", env, logdir)]
@@ -72,9 +74,9 @@ def replicas(redis_server: RedisServer, model_template: str, logdir: Path) -> It
             procs[-1].start()  # both replicas start together; then wait for each
         for proc, port in zip(procs[1:], ports, strict=True):
             wait_healthy(proc, port)
-        wait_worker(procs[0], redis_server, DB)
+        wait_worker(procs[0], redis_server, redis_db)
         wait_until(lambda: len(emulator.calls("setWebhook")) >= 2, 30, "setWebhook")
-        yield Replicas(emulator, urls, procs, redis_server)
+        yield Replicas(emulator, urls, procs, redis_server, redis_db)
     finally:
         for proc in reversed(procs):
             proc.stop()

@@ -18,7 +18,6 @@ from tasks.worker.metrics import BATCH_SIZE_KEY, STATS_KEY
 from tests.support.procs import wait_until
 from tests.support.stack import RedisServer, process_env, wait_worker_ready, worker_proc
 
-DB = 2  # a database of its own: only this test's worker serves it
 BURST = 300
 BATCH = Settings.model_fields["batch_max_requests"].default  # the default, 64
 
@@ -31,17 +30,17 @@ def paragraph(number: int) -> str:
 
 @pytest.mark.e2e
 def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
-    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
     env["PRELOAD_PAIRS"] = "en-ru"
     proc = worker_proc("worker-batches", env, logdir, concurrency=1).start()
     try:
-        wait_worker_ready(redis_server.url(DB), proc)
+        wait_worker_ready(redis_server.url(redis_db), proc)
         # No result backend here: results are read from Redis as stored.
-        settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
+        settings = Settings(redis_url=redis_server.url(redis_db))  # type: ignore[arg-type]
         app: Celery = make_celery(settings, results=False)
         started = time.monotonic()
         keys = [
@@ -69,17 +68,17 @@ def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
 
 @pytest.mark.e2e
 def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
-    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
     # The knob under test, far longer than a translation: an idle worker must not wait it.
     env.update(PRELOAD_PAIRS="en-ru", BATCH_WAIT_MS="4000")
     proc = worker_proc("worker-no-wait", env, logdir, concurrency=1).start()
     try:
-        wait_worker_ready(redis_server.url(DB), proc)
-        app: Celery = make_celery(Settings(redis_url=redis_server.url(DB)), results=False)  # type: ignore[arg-type]
+        wait_worker_ready(redis_server.url(redis_db), proc)
+        app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
         took = []
         for i in range(3):  # one at a time, each to an idle worker
             started = time.monotonic()

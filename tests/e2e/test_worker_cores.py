@@ -22,7 +22,6 @@ from tasks.worker.startup import host_cores, pool_children, share_cores
 from tests.support.procs import Proc, wait_until
 from tests.support.stack import RedisServer, process_env
 
-DB = 6  # no tasks are queued here: these workers must not take other tests' tasks
 LINE = "children share the cores: OMP_WAIT_POLICY=PASSIVE"
 
 
@@ -38,9 +37,9 @@ def engine_imported(proc: Proc) -> str:
 
 @pytest.mark.e2e
 def test_children_of_a_default_worker_wait_passively(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
     env.pop("TORCH_THREADS")  # as users run it: the engine's own thread count
     env.pop("OMP_WAIT_POLICY", None)
     cases = {

@@ -33,7 +33,6 @@ from tests.support.procs import Proc, free_port, wait_until
 from tests.support.reference import reference
 from tests.support.stack import RedisServer
 
-DB = 15  # the unit test's cache: no worker or front end serves it
 SURROGATES = ["Hello \ud800 world.", "Good \udfff morning, friends.", "The \ud83d weather is nice."]
 CONTROLS = ["Hello\x00world.", "Ring the \x07 bell.", "Escape \x1b[31m red.", "Next \x85 line"]
 TEXTS = ["Hello, world", "Привет, мир", "tab\tand\r\nlines\x0bvertical\x0cfeed", "Emoji 🙂 ok"]
@@ -78,9 +77,9 @@ def service_for(template: str, cache: TranslationCache | None = None) -> Transla
 
 
 def test_a_failed_batch_is_halved_until_only_its_culprits_fail(
-    model_template: str, redis_server: RedisServer
+    model_template: str, redis_server: RedisServer, redis_db: int
 ) -> None:
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
     cache = TranslationCache(client, ttl=60)
     service = service_for(model_template, cache)

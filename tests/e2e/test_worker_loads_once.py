@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,25 +19,28 @@ from tests.support.reference import reference
 from tests.support.stack import RedisServer, process_env, wait_worker_ready, worker_proc
 
 pytestmark = pytest.mark.e2e
-DB = 3  # a database of its own, so only this test's worker serves these tasks
 
 
 @pytest.fixture
 def single_worker(
-    redis_server: RedisServer, model_template: str, emulator: BotApiEmulator, logdir: Path
+    redis_server: RedisServer,
+    model_template: str,
+    emulator: BotApiEmulator,
+    logdir: Path,
+    redis_db: int,
 ) -> Iterator[Celery]:
-    redis_server.client(DB).flushdb()
-    env = process_env(redis_server.url(DB), model_template, emulator.url)
+    redis_server.client(redis_db).flushdb()
+    env = process_env(redis_server.url(redis_db), model_template, emulator.url)
     proc = worker_proc("worker-once", env, logdir, concurrency=1).start()
     try:
-        wait_worker_ready(redis_server.url(DB), proc)
-        yield make_celery(Settings(redis_url=redis_server.url(DB)))  # type: ignore[arg-type]
+        wait_worker_ready(redis_server.url(redis_db), proc)
+        yield make_celery(Settings(redis_url=redis_server.url(redis_db)))  # type: ignore[arg-type]
     finally:
         proc.stop()
 
 
 def test_hundred_requests_one_load(
-    single_worker: Celery, redis_server: RedisServer, model_template: str
+    single_worker: Celery, redis_server: RedisServer, model_template: str, redis_db: int
 ) -> None:
     texts = [f"Hello, world {i}" if i % 2 else "How are you today?" for i in range(100)]
     results = [
@@ -53,22 +56,28 @@ def test_hundred_requests_one_load(
     # The worker preloads the deployment's pairs (default); en-ru was loaded once.
     loads = {
         k.decode(): int(v)
-        for k, v in redis_server.client(DB).hgetall(MODEL_LOADS_KEY).items()
+        for k, v in redis_server.client(redis_db).hgetall(MODEL_LOADS_KEY).items()
         if k.decode().startswith(f"{folder}|")
     }
     assert len(loads) == 1, loads
     [count] = loads.values()
     assert count == 1
     # Requests sent together were translated together (celery-batches).
-    stats = {k.decode(): int(v) for k, v in redis_server.client(DB).hgetall(STATS_KEY).items()}
+    stats = {
+        k.decode(): int(v) for k, v in redis_server.client(redis_db).hgetall(STATS_KEY).items()
+    }
     assert stats["requests"] == 100
     assert stats["batches"] <= 25, stats
 
 
 def test_preload_pairs_load_before_the_first_request(
-    redis_server: RedisServer, model_template: str, emulator: BotApiEmulator, logdir: Path
+    redis_server: RedisServer,
+    model_template: str,
+    emulator: BotApiEmulator,
+    logdir: Path,
+    take_redis_db: Callable[[], int],
 ) -> None:
-    db = DB + 1
+    db = take_redis_db()  # not the first test's: no worker of that test serves it
     redis_server.client(db).flushdb()
     env = {
         **process_env(redis_server.url(db), model_template, emulator.url),

@@ -16,7 +16,6 @@ from tests.support.reference import reference
 from tests.support.stack import RedisServer, launch_worker, process_env, wait_worker
 
 pytestmark = pytest.mark.e2e
-DB = 5  # a database of its own: only this test's worker and API serve it
 
 
 def post(url: str, body: object) -> dict[str, object]:
@@ -28,11 +27,11 @@ def post(url: str, body: object) -> dict[str, object]:
 
 
 def test_a_worker_killed_holding_api_requests_still_answers_each_once(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
-    env = process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9")
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
     port = free_port()
     api = Proc("faults-api", python("-m", "api"), {**env, "API_PORT": str(port)}, logdir).start()
     base = f"http://127.0.0.1:{port}"
@@ -40,7 +39,7 @@ def test_a_worker_killed_holding_api_requests_still_answers_each_once(
     doomed = launch_worker("api-doomed-worker", {**env, "BATCH_WAIT_MS": "60000"}, logdir)
     rescuer: Proc | None = None
     try:
-        wait_worker(doomed, redis_server, DB)
+        wait_worker(doomed, redis_server, redis_db)
         wait_until(lambda: _up(base), 60, "the API")
         texts = [f"Good morning, friend number {i}." for i in range(12)]
         task = post(f"{base}/api/translate_async", {"texts": texts, "target_langs": ["ru"]})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from tests.support.stack import (
     RedisServer,
     launch_worker,
     process_env,
+    redis_proc,
     start_bot,
     start_worker,
     wait_redis,
@@ -39,7 +39,6 @@ from tests.support.stack import (
 )
 
 pytestmark = pytest.mark.e2e
-DB = 10  # the kill scenarios' own database (the session bot must not claim these)
 _users = itertools.count(30_000)
 # How long after Telegram took its first answer the bot is killed (seconds): longer
 # than a send's reply takes to reach a busy bot, so that answer is no longer in flight.
@@ -66,29 +65,32 @@ class Stack:
     """A database, emulator and environment of their own for the kill scenarios."""
 
     server: RedisServer
+    db: int
     emulator: BotApiEmulator
     env: dict[str, str]
     logdir: Path
 
     def worker(self, name: str, **extra: str) -> Proc:
-        return start_worker(name, {**self.env, **extra}, self.server, DB, self.logdir)
+        return start_worker(name, {**self.env, **extra}, self.server, self.db, self.logdir)
 
     def bot(self, name: str) -> Proc:
         port = free_port()
         return start_bot(name, {**self.env, "METRICS_PORT": str(port)}, self.logdir, port)
 
     def pending(self) -> int:
-        return int(self.server.client(DB).zcard(PENDING))
+        return int(self.server.client(self.db).zcard(PENDING))
 
 
 @pytest.fixture(scope="module")
-def stack(redis_server: RedisServer, model_template: str, logdir: Path) -> Iterator[Stack]:
-    redis_server.client(DB).flushdb()
+def stack(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> Iterator[Stack]:
+    redis_server.client(redis_db).flushdb()
     emulator = BotApiEmulator(TOKEN)
     emulator.start()
     # Recovery settings are the defaults users run (VISIBILITY_TIMEOUT and time limits).
-    env = process_env(redis_server.url(DB), model_template, emulator.url)
-    yield Stack(redis_server, emulator, env, logdir)
+    env = process_env(redis_server.url(redis_db), model_template, emulator.url)
+    yield Stack(redis_server, redis_db, emulator, env, logdir)
     emulator.stop()
 
 
@@ -106,7 +108,7 @@ def test_worker_host_dies_holding_chat_inline_and_document_work(
     # whole process group SIGKILLed at once, the way a host dies. Default settings.
     doomed = stack.worker("doomed-worker")
     bot = stack.bot("faults-bot-1")
-    client = stack.server.client(DB)
+    client = stack.server.client(stack.db)
     sent, doc_chat = Sent(), next(_users)
     try:
         stack.emulator.push_document(doc_chat, "held.txt", long_text(400, seed=5).encode(), "en>ru")
@@ -149,7 +151,7 @@ def test_worker_host_dies_holding_chat_inline_and_document_work(
 def test_a_message_redis_dropped_is_sent_again(stack: Stack, model_template: str) -> None:
     # What a worker's BRPOP answered just as Redis went down looks like: the task left
     # its queue and no worker holds it. The bot notices and sends it again.
-    client = stack.server.client(DB)
+    client = stack.server.client(stack.db)
     bot = stack.bot("faults-bot-lost")
     sent = Sent()
     worker: Proc | None = None
@@ -173,7 +175,7 @@ def test_bot_killed_with_50_in_flight(stack: Stack, model_template: str) -> None
     # while no bot listens, and the restarted bot delivers them (some found by its sweep
     # at start, the rest as they arrive). Killed while answering: the next test.
     bot = stack.bot("faults-bot-2")
-    client = stack.server.client(DB)
+    client = stack.server.client(stack.db)
     sent = Sent()
     worker: Proc | None = None
     try:
@@ -207,7 +209,7 @@ def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: st
     # taking its first answer (the worker's first batch holds the first few requests;
     # the rest take a while). What the bot had sent was marked answered in Redis right
     # after each send: the restarted bot answers the rest, and nothing twice.
-    client = stack.server.client(DB)
+    client = stack.server.client(stack.db)
     worker = stack.worker("first-answer-worker")
     bot = stack.bot("first-answer-bot-1")
     sent = Sent()
@@ -298,6 +300,5 @@ def test_redis_restart_with_requests_before_during_and_after(
 
 
 def _redis_proc(port: int, data: Path, logdir: Path) -> Proc:
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(data)]
-    return Proc(f"redis-aof-{port}", args, dict(os.environ), logdir).start()
+    aof = ("--appendonly", "yes", "--appendfsync", "always")
+    return redis_proc(f"redis-aof-{port}", port, data, logdir, *aof).start()

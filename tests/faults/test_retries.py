@@ -18,8 +18,6 @@ from tests.support.procs import wait_until
 from tests.support.stack import NUM_BEAMS, RedisServer, process_env, wait_worker_ready, worker_proc
 from tests.support.tiny_model import reference_translate
 
-DB = 14  # a database of its own, so only this test's worker serves these tasks
-
 
 def test_only_transient_errors_are_retried_with_backoff() -> None:
     unavailable = TranslateFailed(ok=False, error="model_unavailable")
@@ -36,24 +34,25 @@ def test_a_model_that_comes_back_is_used_on_retry(
     emulator: BotApiEmulator,
     logdir: Path,
     tmp_path: Path,
+    redis_db: int,
 ) -> None:
     # en-fr is a broken model folder until just after the first attempt failed.
     broken = tmp_path / "opus-mt-en-fr"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "marian"}', encoding="utf-8")
-    redis_server.client(DB).flushdb()
+    redis_server.client(redis_db).flushdb()
     template = str(tmp_path / "opus-mt-{src}-{tgt}")
     proc = worker_proc(
         "worker-retry",
-        process_env(redis_server.url(DB), template, emulator.url),
+        process_env(redis_server.url(redis_db), template, emulator.url),
         logdir,
         concurrency=1,
     ).start()
     try:
-        wait_worker_ready(redis_server.url(DB), proc)
-        app: Celery = make_celery(Settings(redis_url=redis_server.url(DB)))  # type: ignore[arg-type]
+        wait_worker_ready(redis_server.url(redis_db), proc)
+        app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)))  # type: ignore[arg-type]
         result = app.send_task(TRANSLATE, args=translate_args("Good morning", "en", "fr"))
-        client = redis_server.client(DB)
+        client = redis_server.client(redis_db)
         deadline = time.monotonic() + 60
         while b"retrying" not in proc.log.read_bytes() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -34,7 +34,7 @@ from tasks.connections import (
 from tests.support.emulator import BotApiEmulator
 from tests.support.load import Sent, sentence
 from tests.support.procs import Proc, free_port, wait_until
-from tests.support.stack import TOKEN, process_env, start_bot, worker_proc
+from tests.support.stack import TOKEN, process_env, redis_proc, start_bot, worker_proc
 
 MASTER = "tolmach"
 PASSWORD = "master-secret"
@@ -140,9 +140,8 @@ class Topology:
 
 
 def _server(name: str, port: int, data: Path, logdir: Path, *extra: str) -> Proc:
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    args += ["--dir", str(data), "--requirepass", PASSWORD, "--masterauth", PASSWORD, *extra]
-    return Proc(name, args, dict(os.environ), logdir).start()
+    auth = ("--requirepass", PASSWORD, "--masterauth", PASSWORD)
+    return redis_proc(name, port, data, logdir, *auth, *extra).start()
 
 
 def _sentinel(n: int, port: int, master: int, data: Path, logdir: Path) -> Proc:

@@ -16,10 +16,9 @@ from config import Settings
 from tasks.worker.startup import missing_model_path, template_root
 from tests.support.emulator import BotApiEmulator
 from tests.support.procs import Proc, free_port, python, wait_until
-from tests.support.stack import TOKEN, RedisServer, process_env, worker_proc
+from tests.support.stack import TOKEN, RedisServer, process_env, redis_proc, worker_proc
 
 e2e = pytest.mark.e2e
-DB = 6  # a database of its own: these workers must not take other tests' tasks
 WRONG_TOKEN = "654321:not-the-emulator-token"
 HUB_TEMPLATE = "Helsinki-NLP/opus-mt-{src}-{tgt}"  # the bot never loads a model
 
@@ -73,18 +72,20 @@ def closed_url(scheme: str = "http") -> tuple[int, str]:
 
 @e2e
 def test_bot_stops_on_a_token_telegram_rejects(
-    redis_server: RedisServer, own_emulator: BotApiEmulator, logdir: Path
+    redis_server: RedisServer, own_emulator: BotApiEmulator, logdir: Path, redis_db: int
 ) -> None:
-    env = process_env(redis_server.url(DB), HUB_TEMPLATE, own_emulator.url)
+    env = process_env(redis_server.url(redis_db), HUB_TEMPLATE, own_emulator.url)
     bot = Proc("bot-401", python("-m", "bot"), {**env, "BOT_TOKEN": WRONG_TOKEN}, logdir)
     assert_stopped_with(bot.start(), TOKEN_REJECTED)
     assert WRONG_TOKEN.split(":")[1] not in bot.log.read_text()
 
 
 @e2e
-def test_bot_waits_for_telegram_then_comes_up(redis_server: RedisServer, logdir: Path) -> None:
+def test_bot_waits_for_telegram_then_comes_up(
+    redis_server: RedisServer, logdir: Path, redis_db: int
+) -> None:
     port, url = closed_url()
-    env = process_env(redis_server.url(DB), HUB_TEMPLATE, url)
+    env = process_env(redis_server.url(redis_db), HUB_TEMPLATE, url)
     bot = Proc("bot-no-telegram", python("-m", "bot"), env, logdir).start()
     emulator = BotApiEmulator(TOKEN)
     try:
@@ -104,8 +105,7 @@ def test_bot_waits_for_redis_then_comes_up(
     port, url = closed_url("redis")
     env = process_env(url, HUB_TEMPLATE, own_emulator.url)
     bot = Proc("bot-no-redis", python("-m", "bot"), env, logdir).start()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    redis = Proc("redis-late", [*args, "--dir", str(tmp_path)], env, logdir)
+    redis = redis_proc("redis-late", port, tmp_path, logdir, env=env)
     try:
         wait_retrying(
             bot, f"Redis is unreachable at REDIS_URL 127.0.0.1:{port} (connection refused)"
@@ -122,10 +122,10 @@ def test_bot_waits_for_redis_then_comes_up(
 
 @e2e
 def test_worker_stops_on_a_missing_model_folder(
-    redis_server: RedisServer, logdir: Path, tmp_path: Path
+    redis_server: RedisServer, logdir: Path, tmp_path: Path, redis_db: int
 ) -> None:
     template = str(tmp_path / "models" / "opus-mt-{src}-{tgt}")
-    env = process_env(redis_server.url(DB), template, "http://127.0.0.1:9")
+    env = process_env(redis_server.url(redis_db), template, "http://127.0.0.1:9")
     worker = worker_proc("worker-no-models", env, logdir, concurrency=1).start()
     assert_stopped_with(
         worker,
@@ -136,10 +136,10 @@ def test_worker_stops_on_a_missing_model_folder(
 
 @e2e
 def test_worker_stops_on_a_preload_pair_without_a_folder(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
     env = {
-        **process_env(redis_server.url(DB), model_template, "http://127.0.0.1:9"),
+        **process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9"),
         "PRELOAD_PAIRS": "en-ru,en-fr",
     }
     worker = worker_proc("worker-no-en-fr", env, logdir, concurrency=1).start()
@@ -178,8 +178,9 @@ def test_run_stops_everything_on_a_rejected_token(
     own_emulator: BotApiEmulator,
     model_template: str,
     logdir: Path,
+    redis_db: int,
 ) -> None:
-    env = process_env(redis_server.url(DB), model_template, own_emulator.url)
+    env = process_env(redis_server.url(redis_db), model_template, own_emulator.url)
     run = tolmach_run("run-401", {**env, "BOT_TOKEN": WRONG_TOKEN}, logdir)
     # The worker is stopped too, and what it says while stopping is not shown.
     assert_stopped_with(run, TOKEN_REJECTED)
@@ -187,10 +188,14 @@ def test_run_stops_everything_on_a_rejected_token(
 
 @e2e
 def test_run_stops_everything_on_a_missing_model_folder(
-    redis_server: RedisServer, own_emulator: BotApiEmulator, logdir: Path, tmp_path: Path
+    redis_server: RedisServer,
+    own_emulator: BotApiEmulator,
+    logdir: Path,
+    tmp_path: Path,
+    redis_db: int,
 ) -> None:
     template = str(tmp_path / "models" / "opus-mt-{src}-{tgt}")
-    env = process_env(redis_server.url(DB), template, own_emulator.url)
+    env = process_env(redis_server.url(redis_db), template, own_emulator.url)
     run = tolmach_run("run-no-models", env, logdir)
     assert_stopped_with(
         run,
@@ -201,10 +206,10 @@ def test_run_stops_everything_on_a_missing_model_folder(
 
 @e2e
 def test_run_waits_for_telegram(
-    redis_server: RedisServer, model_template: str, logdir: Path
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
     _, url = closed_url()
-    env = process_env(redis_server.url(DB), model_template, url)
+    env = process_env(redis_server.url(redis_db), model_template, url)
     run = tolmach_run("run-no-telegram", env, logdir)
     try:
         wait_retrying(run, f"Telegram is unreachable at {url} (connection refused); retrying")

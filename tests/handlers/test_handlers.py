@@ -31,7 +31,6 @@ from tasks.client.requests import PENDING, RequestRecord
 from tasks.contract import QUEUE_CHAT, QUEUE_INLINE
 from tests.support.stack import TOKEN, RedisServer
 
-DB = 9  # no worker serves this database: what a handler queued stays in the queue
 PHRASES = Texts(create_i18n())
 _ids = itertools.count(1000)
 
@@ -72,16 +71,16 @@ class RecordingSession(BaseSession):
 class Stack:
     """The bot's dispatcher and services over a recording session."""
 
-    def __init__(self, redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, redis_server: RedisServer, db: int, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, bot_token=TOKEN, redis_url=redis_server.url(DB)
+            _env_file=None, bot_token=TOKEN, redis_url=redis_server.url(db)
         )
         self.session = RecordingSession()
         self.bot = Bot(TOKEN, session=self.session)
         self.services: Services = create_services(self.settings, self.bot)
         self.dispatcher: Dispatcher = create_dispatcher(self.settings, self.services)
-        self.redis = redis_server.client(DB)
+        self.redis = redis_server.client(db)
 
     async def feed(self, update: dict[str, Any]) -> None:
         await self.dispatcher.feed_update(self.bot, Update.model_validate(update))
@@ -110,9 +109,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture(scope="module")
-def module_stack(redis_server: RedisServer, loop: asyncio.AbstractEventLoop) -> Iterator[Stack]:
+def module_stack(
+    redis_server: RedisServer, redis_db: int, loop: asyncio.AbstractEventLoop
+) -> Iterator[Stack]:
     # aiogram's routers are module-level: one dispatcher per process, as in production.
-    stack = Stack(redis_server, loop)
+    stack = Stack(redis_server, redis_db, loop)
     yield stack
     loop.run_until_complete(stack.services.redis.aclose())
 

@@ -6,8 +6,8 @@ them from these pieces, so a stack is started the same way everywhere.
 
 from __future__ import annotations
 
+import collections
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,22 +42,20 @@ class RedisServer:
         return redis.Redis.from_url(self.url(db))
 
 
-def redis_args(port: int, data: Path, *extra: str) -> list[str]:
-    """A private, non-persistent redis-server on 127.0.0.1:`port`."""
-    if shutil.which("redis-server") is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    return [
-        "redis-server",
-        *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-        *("--dir", str(data), "--databases", str(DATABASES), *extra),
-    ]
+def redis_proc(
+    name: str, port: int, data: Path, logdir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Proc:
+    """A private redis-server on 127.0.0.1:`port` with its files in `data` and no snapshots
+    (not started); `extra` are more of its options."""
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    args += ["--dir", str(data), "--databases", str(DATABASES), *extra]
+    return Proc(name, args, dict(os.environ) if env is None else env, logdir)
 
 
-def start_redis(data: Path, logdir: Path, name: str = "redis", port: int = 0) -> RedisServer:
-    """Start a redis-server (on a free port unless given one) and wait until it answers."""
-    port = port or free_port()
-    args = redis_args(port, data)
-    server = RedisServer(port, Proc(name, args, dict(os.environ), logdir).start())
+def start_redis(name: str, data: Path, logdir: Path, *extra: str) -> RedisServer:
+    """Start a redis-server on a free port and wait until it answers."""
+    port = free_port()
+    server = RedisServer(port, redis_proc(name, port, data, logdir, *extra).start())
     wait_redis(server)
     return server
 
@@ -80,13 +78,15 @@ class RedisDbs:
 
     def __init__(self, server: RedisServer) -> None:
         self.server = server
-        self.free = list(range(DATABASES - 1, 0, -1))  # 0 is the session stack's
+        # 0 is the session stack's; one given back goes last, so a module gets a database
+        # no earlier module used while there are such.
+        self.free = collections.deque(range(1, DATABASES))
 
     def take(self) -> int:
         """A flushed database no one else holds."""
         if not self.free:
             raise RuntimeError(f"all {DATABASES - 1} test databases are in use")
-        db = self.free.pop()
+        db = self.free.popleft()
         self.server.client(db).flushdb()
         return db
 

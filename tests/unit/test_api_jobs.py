@@ -21,8 +21,6 @@ from tasks.formats.errors import DocumentError, TooManyParts
 from tasks.worker import document_state
 from tests.support.stack import RedisServer
 
-DB = 4  # a database of its own: no worker serves it, so the tasks just wait in its queue
-
 
 def answer(text: str, src: str = "en") -> dict[str, Any]:
     """What a worker stores for one translated part."""
@@ -49,9 +47,10 @@ async def publish(redis: Redis, listener: ResultListener, answers: dict[str, Any
 
 def test_a_job_of_several_texts_and_targets_completes_once_every_part_is_in(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> tuple[Any, Any, Any, list[bytes]]:
-        redis, jobs, listener = await jobs_on(redis_server.url(DB))
+        redis, jobs, listener = await jobs_on(redis_server.url(redis_db))
         job_id = await jobs.submit(["one", "two"], "en", ["ru", "de"], "chat")
         first = {f"{job_id}.ru.0": answer("odin"), f"{job_id}.de.1": answer("zwei")}
         await publish(redis, listener, first)
@@ -78,9 +77,10 @@ def test_a_job_of_several_texts_and_targets_completes_once_every_part_is_in(
 
 def test_a_waiting_request_wakes_with_the_result_this_process_finished(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> tuple[Any, Any, float]:
-        redis, jobs, listener = await jobs_on(redis_server.url(DB))
+        redis, jobs, listener = await jobs_on(redis_server.url(redis_db))
         job_id = await jobs.submit(["hello"], "auto", ["ru"], "chat")
         waiting = asyncio.create_task(jobs.wait(job_id, 30))
         await asyncio.sleep(0.2)
@@ -101,7 +101,7 @@ def test_a_waiting_request_wakes_with_the_result_this_process_finished(
 
 @pytest.mark.parametrize("watching", ["before", "after"])
 def test_a_synchronous_call_wakes_with_a_result_another_replica_finished(
-    redis_server: RedisServer, watching: str
+    redis_server: RedisServer, watching: str, redis_db: int
 ) -> None:
     """`translate` listens before queueing and reads nothing until woken: a replica that
     delivers the answer wakes it through the shared channel, and so does this process's
@@ -109,8 +109,8 @@ def test_a_synchronous_call_wakes_with_a_result_another_replica_finished(
     after Redis went away): subscribing makes every waiter look again."""
 
     async def scenario() -> tuple[Any, float]:
-        redis, here, _ = await jobs_on(redis_server.url(DB))
-        _, _, their_listener = await jobs_on(redis_server.url(DB), flush=False)
+        redis, here, _ = await jobs_on(redis_server.url(redis_db))
+        _, _, their_listener = await jobs_on(redis_server.url(redis_db), flush=False)
         if watching == "before":
             following = asyncio.create_task(here.follow())
             await asyncio.sleep(0.2)  # subscribed
@@ -144,14 +144,15 @@ async def queued_job(redis: Redis) -> str:
 
 def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     """redis-py re-subscribes a dropped pub/sub connection on its own (a Redis restart):
     a change published in between is not heard, so every waiter looks once more."""
 
     async def scenario() -> tuple[Any, float]:
-        redis, _, _ = await jobs_on(redis_server.url(DB))
+        redis, _, _ = await jobs_on(redis_server.url(redis_db))
         # The API's own client: it retries a dropped connection (and re-subscribes).
-        settings = Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
+        settings = Settings(redis_url=redis_server.url(redis_db))  # type: ignore[arg-type]
         here, _ = create_jobs(settings)
         following = asyncio.create_task(here.follow())
         await asyncio.sleep(0.2)  # subscribed
@@ -168,7 +169,7 @@ def test_a_watcher_that_reconnected_by_itself_makes_the_call_look_again(
         started = asyncio.get_running_loop().time()
         # Drop this watcher's connection (only this database's: other tests' stay).
         for found in await redis.client_list(_type="pubsub"):
-            if found["db"] == str(DB):
+            if found["db"] == str(redis_db):
                 await redis.client_kill_filter(_id=found["id"])
         done = await calling
         took = asyncio.get_running_loop().time() - started

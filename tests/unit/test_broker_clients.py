@@ -8,13 +8,13 @@ from tasks.celery_app import make_celery
 from tasks.contract import QUEUE_CHAT, TRANSLATE, translate_args
 from tests.support.stack import RedisServer
 
-DB = 15  # a database of its own: no worker serves it, so what is sent stays queued
 
-
-def test_a_channel_reuses_its_client_until_its_pool_is_replaced(redis_server: RedisServer) -> None:
-    client = redis_server.client(DB)
+def test_a_channel_reuses_its_client_until_its_pool_is_replaced(
+    redis_server: RedisServer, redis_db: int
+) -> None:
+    client = redis_server.client(redis_db)
     client.flushdb()
-    app = make_celery(Settings(redis_url=redis_server.url(DB)), results=False)  # type: ignore[arg-type]
+    app = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
     with app.connection_for_write() as connection:
         channel = connection.default_channel
         first = channel._create_client()

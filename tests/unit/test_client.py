@@ -15,8 +15,6 @@ from tasks.client.requests import RequestRecord, RequestStore
 from tasks.contract import RESULT_KEY_PREFIX
 from tests.support.stack import RedisServer
 
-DB = 7  # a database of its own: no worker or bot serves it
-
 
 def test_a_record_keeps_the_front_ends_context_opaque() -> None:
     record = RequestRecord("api", {"job": "j1", "index": 2, "nested": {"a": [1]}})
@@ -26,9 +24,10 @@ def test_a_record_keeps_the_front_ends_context_opaque() -> None:
 
 def test_each_kind_goes_to_its_deliverer_and_an_unknown_kind_is_left(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> tuple[list[str], list[str], list[str], list[str]]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         store = RequestStore(redis, ttl=60, prefix="test:")
         job = {"name": "n", "args": [], "queue": "q", "id": ""}
@@ -61,9 +60,10 @@ def test_each_kind_goes_to_its_deliverer_and_an_unknown_kind_is_left(
 
 def test_a_claim_is_taken_once_and_never_for_a_result_without_a_record(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> tuple[bool, bool, bool, list[bytes]]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         store = RequestStore(redis, ttl=60, prefix="test:")
         job = {"name": "n", "args": [], "queue": "q", "id": ""}
@@ -82,11 +82,12 @@ def test_a_claim_is_taken_once_and_never_for_a_result_without_a_record(
 
 def test_a_request_is_forgotten_the_moment_its_deliverer_says_answered(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     """Killed after that, a front end does not answer again; failing after it, neither."""
 
     async def scenario() -> tuple[list[object], dict[str, int]]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         store = RequestStore(redis, ttl=60, prefix="test:")
         job = {"name": "n", "args": [], "queue": "q", "id": ""}

@@ -19,7 +19,6 @@ from tasks.client.grouped import GROUP_AT_MOST, GroupedPipeline
 from tests.support.procs import free_port
 from tests.support.stack import RedisServer
 
-DB = 15  # a database of its own: no worker or front end serves it
 CALLERS = 300
 
 
@@ -31,9 +30,10 @@ async def transactions(redis: Redis) -> int:
 
 def test_a_burst_of_callers_shares_round_trips_and_each_gets_its_replies(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> tuple[list[list[object]], int]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         await redis.config_resetstat()
         grouped = GroupedPipeline(redis)
@@ -56,9 +56,11 @@ def test_a_burst_of_callers_shares_round_trips_and_each_gets_its_replies(
     assert execs <= -(-CALLERS // GROUP_AT_MOST) + 1, execs
 
 
-def test_a_callers_failing_command_fails_that_caller_only(redis_server: RedisServer) -> None:
+def test_a_callers_failing_command_fails_that_caller_only(
+    redis_server: RedisServer, redis_db: int
+) -> None:
     async def scenario() -> tuple[list[object], list[object]]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         await redis.set("text", "not a number")
         grouped = GroupedPipeline(redis)
@@ -94,9 +96,11 @@ def test_redis_away_fails_every_caller_of_the_round_trip() -> None:
     assert all(isinstance(outcome, (RedisConnectionError, OSError)) for outcome in outcomes)
 
 
-def test_a_caller_whose_commands_fail_to_build_fails_alone(redis_server: RedisServer) -> None:
+def test_a_caller_whose_commands_fail_to_build_fails_alone(
+    redis_server: RedisServer, redis_db: int
+) -> None:
     async def scenario() -> list[object]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         grouped = GroupedPipeline(redis)
 
@@ -120,9 +124,11 @@ def test_a_caller_whose_commands_fail_to_build_fails_alone(redis_server: RedisSe
     assert written == 2  # nothing of the failed caller's was sent
 
 
-def test_a_cancelled_callers_commands_are_not_sent(redis_server: RedisServer) -> None:
+def test_a_cancelled_callers_commands_are_not_sent(
+    redis_server: RedisServer, redis_db: int
+) -> None:
     async def scenario() -> tuple[bool, int]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         grouped = GroupedPipeline(redis)
         first = asyncio.create_task(grouped.execute(lambda pipe: pipe.set("first", 1)))

@@ -27,12 +27,11 @@ from tasks.contract import (
 )
 from tests.support.stack import RedisServer
 
-DB = 7  # a database of its own: no worker or bot serves it (shared with test_client.py)
 API = "tolmach:api:"
 
 
-def _settings(redis_server: RedisServer) -> Settings:
-    return Settings(redis_url=redis_server.url(DB))  # type: ignore[arg-type]
+def _settings(redis_server: RedisServer, db: int) -> Settings:
+    return Settings(redis_url=redis_server.url(db))  # type: ignore[arg-type]
 
 
 def _queued(redis: Any, queue: str) -> list[dict[str, Any]]:
@@ -42,12 +41,13 @@ def _queued(redis: Any, queue: str) -> list[dict[str, Any]]:
 
 def test_each_front_ends_client_sends_and_answers_only_its_own_requests(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     """The bot's client and the API's, on one Redis: both send their tasks to the same
     broker, and each listener answers only the requests of its own front end."""
 
     async def scenario() -> tuple[dict[str, list[str]], bool]:
-        settings = _settings(redis_server)
+        settings = _settings(redis_server, redis_db)
         bot = QueueClient.from_settings(settings)
         api = QueueClient.from_settings(settings, prefix=API)
         await bot.redis.flushdb()
@@ -75,19 +75,20 @@ def test_each_front_ends_client_sends_and_answers_only_its_own_requests(
     heard, shared = asyncio.run(scenario())
     assert heard == {"bot": ["t-bot:bot"], "api": ["t-api:api"]}
     assert shared  # admission reads the catalog through the client's one reader
-    sent = _queued(redis_server.client(DB), QUEUE_CHAT)
+    sent = _queued(redis_server.client(redis_db), QUEUE_CHAT)
     assert sorted(h["id"] for h in sent) == ["t-api", "t-bot"]
 
 
 def test_a_document_is_queued_and_cancelled_through_the_client(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     """The front end names its request; the client sends the worker's first task under its
     own id, and a cancel flags the document, revokes every task of it the worker made,
     tells the front end once, and forgets the request."""
 
     async def scenario() -> tuple[list[bool], list[dict[str, Any]], list[str], list[str]]:
-        client = QueueClient.from_settings(_settings(redis_server))
+        client = QueueClient.from_settings(_settings(redis_server, redis_db))
         await client.redis.flushdb()
         watch = client.redis.pubsub()
         await watch.psubscribe("*pidbox*")  # where Celery broadcasts a revoke
@@ -124,7 +125,7 @@ def test_a_document_is_queued_and_cancelled_through_the_client(
     assert told == [{"chat": 5}]
     assert revoked == ["doc1.prepare", "doc1", "doc1.c0", "doc1.c1"]
     assert pending == []
-    sent = _queued(redis_server.client(DB), QUEUE_DOCUMENTS)
+    sent = _queued(redis_server.client(redis_db), QUEUE_DOCUMENTS)
     assert [(h["task"], h["id"], h["argsrepr"][:9]) for h in sent] == [
         (DOCUMENT, "doc1.prepare", "['doc1', ")
     ]
@@ -132,9 +133,10 @@ def test_a_document_is_queued_and_cancelled_through_the_client(
 
 def test_the_catalog_is_read_again_only_after_it_was_kept_its_time(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
     async def scenario() -> list[Catalog | None]:
-        redis = Redis.from_url(redis_server.url(DB))
+        redis = Redis.from_url(redis_server.url(redis_db))
         await redis.flushdb()
         reader = CatalogReader(redis, keep=0.3)
         catalog = Catalog(pairs=["en-ru"], multilingual=[], hub_template=False)

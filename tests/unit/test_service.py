@@ -41,8 +41,8 @@ def calls() -> CallLog:
 
 
 @pytest.fixture
-def cache(redis_server: RedisServer) -> Iterator[TranslationCache]:
-    client = redis_server.client(5)
+def cache(redis_server: RedisServer, redis_db: int) -> Iterator[TranslationCache]:
+    client = redis_server.client(redis_db)
     client.flushdb()
     yield TranslationCache(client, ttl=60)
 

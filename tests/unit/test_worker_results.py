@@ -15,8 +15,6 @@ from tasks.contract import RESULT_KEY_PREFIX, TRANSLATE
 from tasks.worker.results import store_all
 from tests.support.stack import RedisServer
 
-DB = 15  # a database of its own: no worker or front end serves it
-
 
 def request(task_id: str) -> SimpleRequest:
     """A batch member as celery-batches hands it to the task."""
@@ -36,10 +34,11 @@ def request(task_id: str) -> SimpleRequest:
 
 def test_results_stored_at_once_read_as_the_backend_stores_each(
     redis_server: RedisServer,
+    redis_db: int,
 ) -> None:
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
-    backend = make_celery(Settings(redis_url=redis_server.url(DB))).backend  # type: ignore[arg-type]
+    backend = make_celery(Settings(redis_url=redis_server.url(redis_db))).backend  # type: ignore[arg-type]
     pubsub = client.pubsub()
     pubsub.psubscribe(RESULT_KEY_PREFIX + "*")
     pubsub.get_message(timeout=1)  # the subscription's confirmation
@@ -67,12 +66,14 @@ def test_results_stored_at_once_read_as_the_backend_stores_each(
         assert meta == json.loads(client.get(channel) or b"")  # what listeners receive
 
 
-def test_a_result_already_successful_is_not_replaced(redis_server: RedisServer) -> None:
+def test_a_result_already_successful_is_not_replaced(
+    redis_server: RedisServer, redis_db: int
+) -> None:
     """A task that ran twice (a lost worker's message handed over) keeps its first answer,
     as Celery's backend keeps it."""
-    client = redis_server.client(DB)
+    client = redis_server.client(redis_db)
     client.flushdb()
-    backend = make_celery(Settings(redis_url=redis_server.url(DB))).backend  # type: ignore[arg-type]
+    backend = make_celery(Settings(redis_url=redis_server.url(redis_db))).backend  # type: ignore[arg-type]
     backend.mark_as_done("twice", {"ok": True, "text": "first"}, request=request("twice"))
     store_all(
         backend,
