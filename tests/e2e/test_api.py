@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.api_proc import multipart
+from tests.support.api_proc import ApiProc, multipart
 from tests.support.ops import json_lines
-from tests.support.procs import Proc, free_port, python, wait_until
+from tests.support.procs import Proc, free_port, python
 from tests.support.reference import reference
 from tests.support.stack import RedisServer
 
@@ -60,15 +60,10 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[Api]:
-    port = free_port()
-    env = {**stack_env, "API_PORT": str(port)}
-    env.pop("BOT_TOKEN", None)  # the API needs no bot
-    proc = Proc("api", python("-m", "cli", "api"), env, logdir).start()  # `tolmach api`
-    api = Api(proc, port)
-    wait_until(lambda: api.up() or not proc.alive(), 60, "the API to answer /health")
-    assert proc.alive(), proc.tail()
-    yield api
-    proc.stop()
+    env = {k: v for k, v in stack_env.items() if k != "BOT_TOKEN"}  # the API needs no bot
+    started = ApiProc("api", env, logdir, command=("-m", "cli", "api")).start()  # `tolmach api`
+    yield Api(started.proc, started.port)
+    started.stop()
 
 
 def test_async_batch_into_two_targets_comes_back_in_order(api: Api, model_template: str) -> None:
@@ -317,12 +312,9 @@ def guarded(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[A
         "API_CORS_ORIGINS": "https://example.org",
         "LOG_FORMAT": "json",
     }
-    proc = Proc("api-guarded", python("-m", "api"), env, logdir).start()
-    api = Api(proc, port)
-    wait_until(lambda: api.up() or not proc.alive(), 60, "the guarded API")
-    assert proc.alive(), proc.tail()
-    yield api
-    proc.stop()
+    started = ApiProc("api-guarded", env, logdir, port).start()
+    yield Api(started.proc, port)
+    started.stop()
 
 
 def keys(env: dict[str, str], *args: str) -> str:
@@ -373,9 +365,7 @@ def test_a_task_accepted_before_an_api_restart_is_still_served(
     )
     api.proc.stop(signal.SIGKILL)  # no goodbye: the results arrive while no API listens
     port = int(api.base.rsplit(":", 1)[1])
-    env = {**stack_env, "API_PORT": str(port)}
-    api.proc = Proc("api-restarted", python("-m", "api"), env, logdir).start()
-    wait_until(api.up, 60, "the restarted API")
+    api.proc = ApiProc("api-restarted", stack_env, logdir, port).start().proc
     _, done = api.call("GET", f"/api/result/{accepted['task_id']}?wait=60")
     assert done["status"] == "completed", done
     assert done["result"]["translations"]["ru"] == [reference(model_template, t) for t in texts]

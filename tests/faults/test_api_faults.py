@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import Proc, free_port, python, wait_until
+from tests.support.api_proc import ApiProc
+from tests.support.procs import Proc, wait_until
 from tests.support.reference import reference
 from tests.support.stack import RedisServer, launch_worker, process_env, wait_worker
 
@@ -32,15 +33,14 @@ def test_a_worker_killed_holding_api_requests_still_answers_each_once(
     client = redis_server.client(redis_db)
     client.flushdb()
     env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
-    port = free_port()
-    api = Proc("faults-api", python("-m", "api"), {**env, "API_PORT": str(port)}, logdir).start()
-    base = f"http://127.0.0.1:{port}"
+    api = ApiProc("faults-api", env, logdir).launch()
+    base = api.base
     # This worker buffers requests for a minute before translating: it dies holding them.
     doomed = launch_worker("api-doomed-worker", {**env, "BATCH_WAIT_MS": "60000"}, logdir)
     rescuer: Proc | None = None
     try:
         wait_worker(doomed, redis_server, redis_db)
-        wait_until(lambda: _up(base), 60, "the API")
+        api.wait_up()
         texts = [f"Good morning, friend number {i}." for i in range(12)]
         task = post(f"{base}/api/translate_async", {"texts": texts, "target_langs": ["ru"]})
         wait_until(lambda: _held(client) == 12, 60, "the 12 requests taken by the worker")
@@ -61,14 +61,6 @@ def test_a_worker_killed_holding_api_requests_still_answers_each_once(
         if rescuer is not None:
             rescuer.stop()
         api.stop()
-
-
-def _up(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _held(client: object) -> int:

@@ -21,15 +21,32 @@ NOT_DEFAULTS = (
 
 
 class ApiProc:
-    """`python -m api` on a free port, with a JSON client."""
+    """`python -m api` (or another command serving it) on a free port, with a JSON client:
+    the one way tests start the API process."""
 
-    def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
-        self.port = free_port()
-        self.proc = Proc(name, python("-m", "api"), {**env, "API_PORT": str(self.port)}, logdir)
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        logdir: Path,
+        port: int = 0,
+        command: tuple[str, ...] = ("-m", "api"),
+    ) -> None:
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = Proc(name, python(*command), {**env, "API_PORT": str(self.port)}, logdir)
 
     def start(self) -> ApiProc:
         """Start it and wait for /health."""
+        return self.launch().wait_up()
+
+    def launch(self) -> ApiProc:
+        """Start it without waiting (see `wait_up`)."""
         self.proc.start()
+        return self
+
+    def wait_up(self) -> ApiProc:
+        """Wait until it answers /health; fail with its log if it died."""
         wait_until(lambda: self.up() or not self.proc.alive(), 60, "the API to answer")
         assert self.proc.alive(), self.proc.tail()
         return self

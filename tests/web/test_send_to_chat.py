@@ -24,10 +24,10 @@ from api.app import create_app
 from api.telegram import sign
 from config import Settings
 from tasks.telegram.retries import ATTEMPTS
-from tests.support.api_proc import multipart
-from tests.support.browser import chromium, open_page, up
+from tests.support.api_proc import ApiProc, multipart
+from tests.support.browser import chromium, open_page
 from tests.support.emulator import BotApiEmulator
-from tests.support.procs import Proc, free_port, python, wait_until
+from tests.support.procs import Proc
 from tests.support.reference import reference
 from tests.support.stack import TOKEN
 
@@ -72,12 +72,9 @@ def api(
     stack_env: dict[str, str], worker: Proc, logdir: Path, telegram: BotApiEmulator
 ) -> Iterator[Api]:
     """The API, and a file it translated for USER (sent as often as the tests like)."""
-    port = free_port()
-    env = {**stack_env, "API_PORT": str(port), "TELEGRAM_API_URL": telegram.url}
-    proc = Proc("send-to-chat-api", python("-m", "api"), env, logdir).start()
-    api = Api(f"http://127.0.0.1:{port}", proc)
-    wait_until(lambda: up(api.base) or not proc.alive(), 60, "the API")
-    assert proc.alive(), proc.tail()
+    env = {**stack_env, "TELEGRAM_API_URL": telegram.url}
+    started = ApiProc("send-to-chat-api", env, logdir).start()
+    api = Api(started.base, started.proc)
     body, content_type = multipart(
         {"source_lang": "en", "target_lang": "ru"}, "hello.txt", b"Hello, world"
     )
@@ -88,7 +85,7 @@ def api(
     with urllib.request.urlopen(f"{api.base}/api/result/{api.task_id}?wait=60", timeout=90) as got:
         assert json.loads(got.read())["status"] == "completed"
     yield api
-    proc.stop()
+    started.stop()
 
 
 def send(api: Api, user_id: int = USER) -> tuple[int, bytes, dict[str, str]]:

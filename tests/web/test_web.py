@@ -23,9 +23,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from api.telegram import sign
 from tasks.client.prefs import PrefsStore, UserPrefs
 from tasks.formats import segments
-from tests.support.browser import chromium, open_page, up
+from tests.support.api_proc import ApiProc, multipart
+from tests.support.browser import chromium, open_page
 from tests.support.emulator import BotApiEmulator
-from tests.support.procs import ROOT, Proc, free_port, python, wait_until
+from tests.support.procs import ROOT, Proc
 from tests.support.reference import reference
 from tests.support.stack import TOKEN, RedisServer
 
@@ -35,14 +36,9 @@ SCREENSHOT = ROOT / "docs" / "page.png"
 
 @pytest.fixture(scope="module")
 def site(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[str]:
-    port = free_port()
-    proc = Proc("web-api", python("-m", "api"), {**stack_env, "API_PORT": str(port)}, logdir)
-    proc.start()
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: up(base) or not proc.alive(), 60, "the API")
-    assert proc.alive(), proc.tail()
-    yield base
-    proc.stop()
+    api = ApiProc("web-api", stack_env, logdir).start()
+    yield api.base
+    api.stop()
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +248,6 @@ def test_init_data_that_is_not_telegrams_is_a_401_never_a_500(site: str) -> None
 def test_send_to_chat_sends_the_users_own_file_through_the_bot(
     site: str, emulator: BotApiEmulator, model_template: str
 ) -> None:
-    from tests.support.api_proc import multipart
-
     def signed(user_id: int) -> str:
         user = json.dumps({"id": user_id, "first_name": "Ann"})
         return sign({"auth_date": str(int(time.time())), "user": user}, TOKEN)
@@ -294,12 +288,10 @@ def test_send_to_chat_sends_the_users_own_file_through_the_bot(
 def test_a_mini_app_user_outside_the_allow_list_is_refused(
     stack_env: dict[str, str], worker: Proc, logdir: Path
 ) -> None:
-    port = free_port()
-    env = {**stack_env, "API_PORT": str(port), "ALLOWED_USERS": "111"}
-    proc = Proc("web-api-private", python("-m", "api"), env, logdir).start()
-    base = f"http://127.0.0.1:{port}"
+    api = ApiProc("web-api-private", {**stack_env, "ALLOWED_USERS": "111"}, logdir).launch()
+    base = api.base
     try:
-        wait_until(lambda: up(base) or not proc.alive(), 60, "the private API")
+        api.wait_up()
 
         def translate(user_id: int) -> int:
             user = json.dumps({"id": user_id, "first_name": "A"})
@@ -318,7 +310,7 @@ def test_a_mini_app_user_outside_the_allow_list_is_refused(
         assert translate(222) == 403
         assert translate(111) == 202
     finally:
-        proc.stop()
+        api.stop()
 
 
 def test_copy_and_cancel(browser: WebDriver, site: str, tmp_path: Path) -> None:
