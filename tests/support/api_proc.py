@@ -1,4 +1,4 @@
-"""The real API process for hardening tests, and a small HTTP client for it."""
+"""The real API process as every test starts it, and a small HTTP client for it."""
 
 from __future__ import annotations
 
