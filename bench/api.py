@@ -52,7 +52,7 @@ from bench.load import Outcome, Plan, latencies, throughput
 from bench.redis_server import start_redis
 from bench.stack import BenchError, Stack, cpu_seconds, deployment_env, layout, start_worker
 from tasks.worker.metrics import BATCH_SIZE_KEY
-from tests.procs import ROOT, Proc, free_port, python
+from tests.support.procs import ROOT, Proc, free_port, python
 
 
 def start_api(stack: Stack, root: Path, env: dict[str, str]) -> tuple[Proc, str, int]:

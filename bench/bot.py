@@ -33,9 +33,9 @@ from bench import workload
 from bench.redis_server import start_redis
 from bench.stack import Stack, deployment_env, layout, start_worker
 from bot import texts
-from tests.conftest import TOKEN
-from tests.emulator import BotApiEmulator
-from tests.procs import Proc, python
+from tests.support.emulator import BotApiEmulator
+from tests.support.procs import Proc, python
+from tests.support.stack import TOKEN
 
 REPLY_TIMEOUT = 120.0
 # A refusal's words up to its first placeholder.

@@ -44,9 +44,9 @@ from tasks.celery_app import make_celery
 from tasks.contract import DOCUMENT, QUEUE_DOCUMENTS, RESULT_KEY_PREFIX, prepare_id
 from tasks.engine.base import EngineOptions
 from tasks.engine.registry import load_translator
-from tests.conftest import process_env
-from tests.procs import Proc, python, wait_until
-from tests.tiny_model import OPUS_DIMS, build_tiny_marian
+from tests.support.procs import Proc, python, wait_until
+from tests.support.stack import process_env
+from tests.support.tiny_model import OPUS_DIMS, build_tiny_marian
 
 MB = 1024 * 1024
 PER_LINE = 5  # sentences per line (a txt line is one segment)

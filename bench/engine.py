@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tasks.engine.base import EngineOptions, Translator
 from tasks.engine.registry import ModelRegistry, load_translator
 from tasks.engine.service import Job, TranslationService
-from tests.tiny_model import OPUS_DIMS, build_tiny_marian
+from tests.support.tiny_model import OPUS_DIMS, build_tiny_marian
 
 WORDS = (
     "the quick brown fox jumps over lazy dog while people talk about weather news music "

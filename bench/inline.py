@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 
 from bench.redis_server import start_redis
-from tests.conftest import TOKEN, process_env
-from tests.emulator import BotApiEmulator
-from tests.procs import Proc, python, wait_until
-from tests.tiny_model import OPUS_DIMS, build_tiny_marian
+from tests.support.emulator import BotApiEmulator
+from tests.support.procs import Proc, python, wait_until
+from tests.support.stack import TOKEN, process_env
+from tests.support.tiny_model import OPUS_DIMS, build_tiny_marian
 
 SENTENCES = [
     "Good morning, dear friends, how are you today?",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from tests.procs import Proc, free_port, wait_until
+from tests.support.procs import Proc, free_port, wait_until
 
 
 def start_redis(folder: Path) -> tuple[Proc, str]:

@@ -1,4 +1,4 @@
-"""Reliability figures: run the fault scenarios (tests/test_faults.py) and print their
+"""Reliability figures: run the fault scenarios (tests/faults/test_faults.py) and print their
 figures — requests, lost, duplicated, p50/p95 latency — as a Markdown table.
 
 Not a test: `python bench/reliability.py`. Real processes throughout: redis-server, Celery
@@ -32,7 +32,7 @@ def main() -> None:
             "-s",
             "-p",
             "no:cacheprovider",
-            "tests/test_faults.py",
+            "tests/faults/test_faults.py",
         ],
         cwd=ROOT,
         capture_output=True,

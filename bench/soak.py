@@ -27,11 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil
 
-from tests.conftest import TOKEN, process_env, wait_worker_ready, worker_proc
-from tests.emulator import BotApiEmulator
-from tests.ops import wait_healthy
-from tests.procs import Proc, free_port, python, wait_until
-from tests.tiny_model import build_tiny_marian
+from tests.support.emulator import BotApiEmulator
+from tests.support.procs import Proc, free_port, python, wait_until
+from tests.support.stack import TOKEN, process_env, wait_healthy, wait_worker_ready, worker_proc
+from tests.support.tiny_model import build_tiny_marian
 
 WORDS = "good morning friends the weather is nice today and we talk about music".split()
 WARMUP_MINUTES = 2

@@ -22,8 +22,8 @@ import redis
 from cli.launcher import worker_command
 from config import Settings
 from tasks.worker.metrics import MODEL_LOADS_KEY
-from tests.conftest import process_env
-from tests.procs import Proc
+from tests.support.procs import Proc
+from tests.support.stack import process_env
 
 # Settings a deployment reads that the benchmark itself must set.
 KEPT = frozenset({"BOT_TOKEN", "TELEGRAM_API_URL", "REDIS_URL", "MODEL_TEMPLATE", "METRICS_PORT"})

@@ -21,7 +21,7 @@ from tasks.engine.base import EngineOptions, Translator, pick_device
 from tasks.engine.choice import engine_for
 from tasks.engine.registry import load_translator
 from tasks.engine.tokens import load_codec
-from tests.tiny_model import OPUS_DIMS, build_tiny_marian
+from tests.support.tiny_model import OPUS_DIMS, build_tiny_marian
 
 # generate's max_length counts the decoder start token and the forced </s>.
 MAX_LENGTH = 19

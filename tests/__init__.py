@@ -1,1 +1,1 @@
-"""Tolmach's tests: unit, handler tier (`test_handlers`) and end to end; helpers beside them."""
+"""Tolmach's tests, by tier: unit, handlers, e2e, faults and web; support/ is what they share."""

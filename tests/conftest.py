@@ -1,52 +1,30 @@
-"""Fixtures for the end-to-end tier: real redis-server, worker, bot and emulator."""
+"""Session fixtures every tier shares (one stack per test process): redis-server, the tiny
+models, the emulator, the worker and the bot, built with tests.support.stack; and
+`redis_db`, a module's own flushed Redis database."""
 
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from cli.launcher import worker_command
-from tests.emulator import BotApiEmulator
-from tests.procs import Proc, free_port, python, wait_until
-from tests.tiny_model import build_tiny_m2m100, build_tiny_marian
-
-TOKEN = "123456:TEST-token_for-emulator"
-NUM_BEAMS = 2
-
-
-@dataclass
-class RedisServer:
-    """A redis-server the tests started."""
-
-    port: int
-    proc: Proc
-
-    def url(self, db: int = 0) -> str:
-        """Its URL for database `db`."""
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def client(self, db: int = 0) -> redis.Redis:
-        """A client for database `db`."""
-        return redis.Redis.from_url(self.url(db))
-
-
-def wait_redis(server: RedisServer) -> None:
-    """Wait until a redis-server answers PING."""
-
-    def pong() -> bool:
-        try:
-            return bool(server.client().ping())
-        except redis.ConnectionError:
-            return False
-
-    wait_until(pong, 20, "redis-server")
+from tests.support.emulator import BotApiEmulator
+from tests.support.procs import Proc
+from tests.support.stack import (
+    CONCURRENCY,
+    TOKEN,
+    BotHandle,
+    RedisDbs,
+    RedisServer,
+    process_env,
+    start_preloaded_worker,
+    start_redis,
+    worker_proc,
+)
+from tests.support.tiny_model import build_tiny_m2m100, build_tiny_marian
 
 
 @pytest.fixture(scope="session")
@@ -60,24 +38,36 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory, logdir: Path) -> Iter
     """A private redis-server on a free port."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port, data = free_port(), tmp_path_factory.mktemp("redis")
-    args = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(data),
-    ]
-    server = RedisServer(port, Proc("redis", args, dict(os.environ), logdir).start())
-    wait_redis(server)
+    server = start_redis("redis", tmp_path_factory.mktemp("redis"), logdir, "--appendonly", "no")
     yield server
     server.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_dbs(redis_server: RedisServer) -> RedisDbs:
+    """The session server's databases other than the stack's (0), handed out per module."""
+    return RedisDbs(redis_server)
+
+
+@pytest.fixture(scope="module")
+def take_redis_db(redis_dbs: RedisDbs) -> Iterator[Callable[[], int]]:
+    """Take more flushed databases for this module; all are flushed and given back after it."""
+    taken: list[int] = []
+
+    def take() -> int:
+        taken.append(redis_dbs.take())
+        return taken[-1]
+
+    yield take
+    for db in taken:
+        redis_dbs.give_back(db)
+
+
+@pytest.fixture(scope="module")
+def redis_db(take_redis_db: Callable[[], int]) -> int:
+    """A database of this module's own on the session's redis-server, empty at the start:
+    no worker or bot of another module serves it, and it is flushed after the module."""
+    return take_redis_db()
 
 
 @pytest.fixture(scope="session")
@@ -114,31 +104,6 @@ def own_emulator() -> Iterator[BotApiEmulator]:
     emulator.stop()
 
 
-def process_env(redis_url: str, template: str, api_url: str) -> dict[str, str]:
-    """Environment for bot and worker processes."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "REDIS_", "MODEL_"))}
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=api_url,
-        REDIS_URL=redis_url,
-        MODEL_TEMPLATE=template,
-        DEVICE="cpu",
-        NUM_BEAMS=str(NUM_BEAMS),
-        TORCH_THREADS="1",
-        MAX_TEXT_CHARS="12000",
-        # Small document limits and chunks: several chunks, progress and limits testable.
-        DOCUMENT_MAX_BYTES="1000000",
-        DOCUMENT_MAX_CHARS="60000",
-        DOCUMENT_CHUNK_CHARS="300",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        PYTHONUNBUFFERED="1",
-        METRICS_PORT="0",  # tests that scrape metrics pick a free port themselves
-        WEBAPP_URL="https://tolmach.example/app",  # the Mini App's menu button is set
-    )
-    return env
-
-
 @pytest.fixture(scope="session")
 def stack_env(
     redis_server: RedisServer, model_template: str, emulator: BotApiEmulator
@@ -147,84 +112,6 @@ def stack_env(
     production, so the first inline query does not wait for a cold model)."""
     env = process_env(redis_server.url(), model_template, emulator.url)
     return {**env, "PRELOAD_PAIRS": "en-ru,ru-en,de-en"}
-
-
-def worker_proc(name: str, env: dict[str, str], logdir: Path, concurrency: int = 2) -> Proc:
-    """A real `celery -A tasks worker` process."""
-    args = worker_command(
-        [
-            "-P",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "-n",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
-    return Proc(name, args, env, logdir)
-
-
-def wait_worker_ready(redis_url: str, proc: Proc) -> None:
-    """Wait until the worker answers a control ping."""
-    from config import Settings
-    from tasks.celery_app import make_celery
-
-    app = make_celery(Settings(redis_url=redis_url))  # type: ignore[arg-type]
-
-    def answers() -> bool:
-        if not proc.alive():
-            raise RuntimeError(f"worker died:\n{proc.tail()}")
-        return bool(app.control.ping(timeout=0.5))
-
-    wait_until(answers, 60, "the worker")
-
-
-class BotHandle:
-    """The bot process, restartable by tests."""
-
-    def __init__(
-        self, env: dict[str, str], logdir: Path, emulator: BotApiEmulator, server: RedisServer
-    ) -> None:
-        self.env, self.logdir, self.emulator, self.server = env, logdir, emulator, server
-        self.proc: Proc | None = None
-
-    def start(self) -> None:
-        """Start `python -m bot` and wait until it polls and listens."""
-        polls = len(self.emulator.calls("getUpdates"))
-        self.proc = Proc("bot", python("-m", "bot"), self.env, self.logdir).start()
-        client = self.server.client()
-
-        def ready() -> bool:
-            if self.proc is None or not self.proc.alive():
-                raise RuntimeError(f"bot died:\n{self.proc.tail() if self.proc else ''}")
-            listening = int(client.execute_command("PUBSUB", "NUMPAT")) > 0
-            return listening and len(self.emulator.calls("getUpdates")) > polls
-
-        wait_until(ready, 60, "the bot")
-
-    def stop(self) -> None:
-        """Stop it gracefully."""
-        if self.proc is not None:
-            self.proc.stop()
-
-
-PRELOADED = 3  # models in the session stack's PRELOAD_PAIRS
-CONCURRENCY = 2
-
-
-def start_preloaded_worker(proc: Proc, server: RedisServer) -> None:
-    """(Re)start the session worker and wait until every child preloaded its models."""
-    from tasks.worker.metrics import MODEL_LOADS_KEY
-
-    client = server.client()
-    client.delete(MODEL_LOADS_KEY)
-    proc.start()
-    wait_worker_ready(server.url(), proc)
-    wait_until(
-        lambda: client.hlen(MODEL_LOADS_KEY) >= PRELOADED * CONCURRENCY, 120, "preloaded models"
-    )
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 The words are the API's own (English, for developers): `MESSAGES` for each code a
 worker's failed result carries (`tasks.contract.ErrorCode`), `REASONS` for each reason a
 document comes back without a file (`tasks.contract.DocumentReason`);
-`tests/test_wording.py` checks that both word every one, and nothing else.
+`tests/unit/test_wording.py` checks that both word every one, and nothing else.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""End to end: real worker, bot and API processes over HTTP, the tiny models."""

@@ -1,0 +1,1 @@
+"""Faults with real processes: kills, restarts, failover, startup failures, retries."""

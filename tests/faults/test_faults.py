@@ -1,0 +1,304 @@
+"""Faults with real processes: load, a worker or the bot killed mid-flight, Redis
+restarted. Every accepted request must be answered exactly once with the right text.
+
+Each scenario prints its figures (requests, lost, duplicated, latency); run
+`pytest tests/faults/test_faults.py -s` to see them (bench/RESULTS.md has the latest).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+import redis
+
+from tasks.client.requests import PENDING
+from tests.support.emulator import BotApiEmulator
+from tests.support.load import Sent, sentence
+from tests.support.procs import Proc, free_port, wait_until
+from tests.support.samples import long_text
+from tests.support.stack import (
+    TOKEN,
+    BotHandle,
+    RedisServer,
+    launch_worker,
+    process_env,
+    redis_proc,
+    start_bot,
+    start_worker,
+    wait_redis,
+    wait_worker,
+)
+
+pytestmark = pytest.mark.e2e
+_users = itertools.count(30_000)
+# How long after Telegram took its first answer the bot is killed (seconds): longer
+# than a send's reply takes to reach a busy bot, so that answer is no longer in flight.
+KILL_AFTER = 0.3
+
+
+def test_300_requests_from_60_users(
+    bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, model_template: str
+) -> None:
+    sent = Sent()
+    users = [next(_users) for _ in range(60)]
+    for round_ in range(5):
+        for n, user in enumerate(users):
+            sent.push(emulator, user, sentence(round_ * 60 + n))
+    wait_until(lambda: sent.answered(emulator) == 300, 300, "300 answers")
+    client = redis_server.client()
+    wait_until(lambda: client.zcard(PENDING) == 0, 30, "no pending replies")
+    time.sleep(1)  # a duplicate would arrive about now
+    sent.check(emulator, model_template, "300 requests from 60 users")
+
+
+@dataclass
+class Stack:
+    """A database, emulator and environment of their own for the kill scenarios."""
+
+    server: RedisServer
+    db: int
+    emulator: BotApiEmulator
+    env: dict[str, str]
+    logdir: Path
+
+    def worker(self, name: str, **extra: str) -> Proc:
+        return start_worker(name, {**self.env, **extra}, self.server, self.db, self.logdir)
+
+    def bot(self, name: str) -> Proc:
+        port = free_port()
+        return start_bot(name, {**self.env, "METRICS_PORT": str(port)}, self.logdir, port)
+
+    def pending(self) -> int:
+        return int(self.server.client(self.db).zcard(PENDING))
+
+
+@pytest.fixture(scope="module")
+def stack(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> Iterator[Stack]:
+    redis_server.client(redis_db).flushdb()
+    emulator = BotApiEmulator(TOKEN)
+    emulator.start()
+    # Recovery settings are the defaults users run (VISIBILITY_TIMEOUT and time limits).
+    env = process_env(redis_server.url(redis_db), model_template, emulator.url)
+    yield Stack(redis_server, redis_db, emulator, env, logdir)
+    emulator.stop()
+
+
+def _held(client: redis.Redis) -> Counter[str]:
+    """Messages taken by workers and not yet acknowledged, by queue."""
+    return Counter(json.loads(raw)[2] for raw in client.hvals("unacked"))
+
+
+def test_worker_host_dies_holding_chat_inline_and_document_work(
+    stack: Stack, model_template: str
+) -> None:
+    # This worker's one child works through a document's chunks and then freezes, as on
+    # a host about to die: the chat and inline requests that come in meanwhile are held
+    # (buffered, or handed to the frozen child). It dies holding all three kinds, the
+    # whole process group SIGKILLed at once, the way a host dies. Default settings.
+    doomed = stack.worker("doomed-worker")
+    bot = stack.bot("faults-bot-1")
+    client = stack.server.client(stack.db)
+    sent, doc_chat = Sent(), next(_users)
+    try:
+        stack.emulator.push_document(doc_chat, "held.txt", long_text(400, seed=5).encode(), "en>ru")
+        wait_until(lambda: _held(client)["documents"] >= 2, 60, "document chunks taken")
+        assert doomed.popen is not None
+        for child in psutil.Process(doomed.popen.pid).children(recursive=True):
+            child.send_signal(signal.SIGSTOP)
+        for i in range(40):
+            sent.push(stack.emulator, next(_users), sentence(1000 + i))
+        wait_until(lambda: _held(client)["chat"] == 40, 60, "40 chat messages taken")
+        query = stack.emulator.push_inline(next(_users), "en>ru Good morning friends")
+        wait_until(lambda: _held(client)["inline"] == 1, 10, "the inline query taken")
+        asked = time.monotonic()
+        doomed.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        assert sent.answered(stack.emulator) == 0 and client.llen("chat") == 0
+        rescuer = stack.worker("rescuer-worker")  # started a moment later
+        try:
+            # Telegram gives an inline query about 10 s: answered (or "busy") before that.
+            stack.emulator.wait_inline(query, timeout=10)
+            assert stack.emulator.answer_times()[query] - asked < 10
+            wait_until(lambda: sent.answered(stack.emulator) == 40, 120, "40 answers")
+            [document] = stack.emulator.wait_documents(doc_chat, timeout=120)
+            recovered = time.monotonic() - killed
+            wait_until(lambda: stack.pending() == 0, 30, "no pending replies")
+            time.sleep(2)  # a duplicate would arrive about now
+        finally:
+            rescuer.stop()
+    finally:
+        doomed.stop(signal.SIGKILL)
+        bot.stop()
+    print(f"\n[figures] worker host killed: everything answered {recovered:.1f} s after")
+    assert recovered < 120
+    assert len(stack.emulator.documents_to(doc_chat)) == 1
+    assert len(document["data"].decode().splitlines()) == 400
+    assert [q for q, a in stack.emulator.inline_answers().items() if q == query and a] == [query]
+    sent.check(stack.emulator, model_template, "worker host SIGKILLed holding 40+1+document")
+
+
+def test_a_message_redis_dropped_is_sent_again(stack: Stack, model_template: str) -> None:
+    # What a worker's BRPOP answered just as Redis went down looks like: the task left
+    # its queue and no worker holds it. The bot notices and sends it again.
+    client = stack.server.client(stack.db)
+    bot = stack.bot("faults-bot-lost")
+    sent = Sent()
+    worker: Proc | None = None
+    try:
+        sent.push(stack.emulator, next(_users), sentence(1500))
+        wait_until(lambda: client.llen("chat") == 1, 30, "the task queued")
+        assert client.rpop("chat") is not None  # dropped, as Redis would have
+        worker = stack.worker("lost-worker")
+        wait_until(lambda: sent.answered(stack.emulator) == 1, 60, "the answer")
+        wait_until(lambda: stack.pending() == 0, 30, "no pending replies")
+        time.sleep(2)
+    finally:
+        bot.stop()
+        if worker is not None:
+            worker.stop()
+    sent.check(stack.emulator, model_template, "a message dropped by Redis")
+
+
+def test_bot_killed_with_50_in_flight(stack: Stack, model_template: str) -> None:
+    # Killed with 50 requests accepted and queued, none answered; results are published
+    # while no bot listens, and the restarted bot delivers them (some found by its sweep
+    # at start, the rest as they arrive). Killed while answering: the next test.
+    bot = stack.bot("faults-bot-2")
+    client = stack.server.client(stack.db)
+    sent = Sent()
+    worker: Proc | None = None
+    try:
+        for i in range(50):
+            sent.push(stack.emulator, next(_users), sentence(2000 + i))
+        wait_until(lambda: stack.pending() == 50, 60, "50 accepted")
+        bot.stop(signal.SIGKILL)
+        worker = stack.worker("faults-worker", BATCH_MAX_REQUESTS="5")
+        # Tasks the bot sent before it died are translated meanwhile; the requests it
+        # accepted but had not queued yet are sent again by the restarted bot.
+        wait_until(lambda: len(client.keys("celery-task-meta-*")) >= 3, 60, "first results")
+        bot = stack.bot("faults-bot-3")
+        wait_until(lambda: sent.answered(stack.emulator) == 50, 120, "50 answers")
+        wait_until(lambda: stack.pending() == 0, 30, "no pending replies")
+        time.sleep(1)
+    finally:
+        bot.stop()
+        if worker is not None:
+            worker.stop()
+    sent.check(stack.emulator, model_template, "bot SIGKILLed with 50 in flight")
+
+
+def long_request(i: int) -> str:
+    """Four sentences of 80 words (about 1,800 characters): a batch of these takes a
+    while to translate, and the answer fits one message."""
+    return " ".join(sentence(4000 + i * 4 + k, 80) for k in range(4))
+
+
+def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: str) -> None:
+    # SIGKILLed while it answers 50 long requests, within half a second of Telegram
+    # taking its first answer (the worker's first batch holds the first few requests;
+    # the rest take a while). What the bot had sent was marked answered in Redis right
+    # after each send: the restarted bot answers the rest, and nothing twice.
+    client = stack.server.client(stack.db)
+    worker = stack.worker("first-answer-worker")
+    bot = stack.bot("first-answer-bot-1")
+    sent = Sent()
+    try:
+        for i in range(50):
+            sent.push(stack.emulator, next(_users), long_request(i))
+        stack.emulator.wait(lambda: sent.answered(stack.emulator) > 0, 120)
+        replies = sent.replies(stack.emulator).values()
+        first = min(float(str(r[0]["sent_at"])) for r in replies if r)
+        time.sleep(max(first + KILL_AFTER - time.time(), 0))
+        killed = time.time()
+        bot.stop(signal.SIGKILL)
+        before = sent.answered(stack.emulator)
+        bot = stack.bot("first-answer-bot-2")
+        wait_until(lambda: sent.answered(stack.emulator) == 50, 180, "50 answers")
+        # An answer sent but not marked stays pending until it is sent again (~30 s).
+        wait_until(lambda: stack.pending() == 0, 60, "no pending replies")
+        time.sleep(1)
+    finally:
+        bot.stop()
+        worker.stop()
+    print(f"\n[figures] bot killed {killed - first:.2f} s after its first answer, {before} sent")
+    assert killed - first < 0.5 and 0 < before < 50
+    leftovers = client.keys("tolmach:reply:*") + client.keys("tolmach:job:*")
+    assert leftovers == [] and client.zcard("tolmach:unqueued") == 0
+    sent.check(stack.emulator, model_template, "bot SIGKILLed after its first answer", True)
+
+
+def test_redis_restart_with_requests_before_during_and_after(
+    tmp_path: Path, logdir: Path, model_template: str
+) -> None:
+    # Default settings, two workers: 20 requests in flight when redis-server stops
+    # (SIGTERM, append-only file with fsync always), 5 sent while it is down, 20 after.
+    port = free_port()
+    server = RedisServer(port, _redis_proc(port, tmp_path, logdir))
+    emulator = BotApiEmulator(TOKEN)
+    emulator.start()
+    env = process_env(server.url(), model_template, emulator.url)
+    procs: list[Proc] = []
+    sent = Sent()
+    try:
+        wait_redis(server)
+        procs += [launch_worker(f"restart-worker-{n}", env, logdir) for n in range(2)]
+        for proc in procs:
+            wait_worker(proc, server, 0)
+        metrics_port = free_port()
+        bot_env = {**env, "METRICS_PORT": str(metrics_port)}
+        procs.append(start_bot("restart-bot", bot_env, logdir, metrics_port))
+        client = server.client()
+        for i in range(20):
+            sent.push(emulator, next(_users), sentence(3000 + i))
+        # Stop it while work is reaching the workers (buffered for a batch, translating).
+        deadline = time.monotonic() + 30
+        while not client.hlen("unacked") and time.monotonic() < deadline:
+            time.sleep(0.002)
+        server.proc.stop()  # SIGTERM: redis-server writes its append-only file and exits
+        for i in range(5):
+            sent.push(emulator, next(_users), sentence(3020 + i))
+        time.sleep(3)
+        server.proc = _redis_proc(port, tmp_path, logdir)
+        wait_redis(server)
+        back = time.time()
+        for i in range(20):
+            sent.push(emulator, next(_users), sentence(3025 + i))
+        try:
+            wait_until(lambda: sent.answered(emulator) == 45, 60, "45 answers within 60 s")
+        except TimeoutError:
+            state: dict[str, object] = {
+                k: client.zcard(k) for k in (PENDING, "tolmach:unqueued", "unacked_index")
+            }
+            state["results"] = [
+                client.get(f"celery-task-meta-{t.decode()}") for t in client.zrange(PENDING, 0, -1)
+            ]
+            raise AssertionError(
+                f"{sent.answered(emulator)} of 45 answered; {state}; queued {client.llen('chat')}"
+            ) from None
+        wait_until(lambda: client.zcard(PENDING) == 0, 30, "no pending replies")
+        time.sleep(2)  # a duplicate would arrive about now
+        assert all(p.alive() for p in procs), [p.tail() for p in procs if not p.alive()]
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        server.proc.stop()
+        emulator.stop()
+    last = max(float(str(r[0]["sent_at"])) for r in sent.replies(emulator).values() if r)
+    print(f"\n[figures] redis restart: last answer {last - back:.1f} s after Redis was back")
+    sent.check(emulator, model_template, "redis-server restarted with 45 requests")
+
+
+def _redis_proc(port: int, data: Path, logdir: Path) -> Proc:
+    aof = ("--appendonly", "yes", "--appendfsync", "always")
+    return redis_proc(f"redis-aof-{port}", port, data, logdir, *aof).start()

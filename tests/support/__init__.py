@@ -1,0 +1,1 @@
+"""Building blocks the tiers share: processes, the stack, models, samples, the emulator."""

@@ -1,0 +1,50 @@
+"""`tolmach translate` as an operator runs it: the engine in its own process, no queue, and
+never aiogram (a mistyped pair is worded by the parser it shares with the bot)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tasks.pairs import NoTarget, SameLanguage, UnknownLanguage, words
+from tests.support.procs import ROOT, python
+from tests.support.tiny_model import reference_translate
+
+# `python -m cli`, then a check of what it loaded on the way.
+RUN = (
+    "import sys; from cli.main import main; code = main(['translate', *sys.argv[1:]]);"
+    "assert 'aiogram' not in sys.modules, 'aiogram was imported'; sys.exit(code)"
+)
+
+
+def tolmach_translate(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODEL", "HF_", "ENGINE"))}
+    return subprocess.run(
+        python("-c", RUN, *args),
+        cwd=ROOT,
+        env={**clean, "DEVICE": "cpu", "HF_HUB_OFFLINE": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_translates_with_the_engine_here(model_template: str, tmp_path: Path) -> None:
+    done = tolmach_translate(
+        "en>ru", "Hello", "world", MODEL_TEMPLATE=model_template, MODEL_CACHE=str(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    folder = Path(model_template.format(src="en", tgt="ru"))
+    assert done.stdout == reference_translate(folder, ["Hello world"], num_beams=2)[0] + "\n"
+
+
+def test_a_mistyped_pair_gets_the_bots_english_words(tmp_path: Path) -> None:
+    cases = [
+        (["en>en", "hi"], SameLanguage("en")),
+        (["en>rusian", "hi"], UnknownLanguage("rusian", "russian")),
+        (["hello", "world"], NoTarget()),
+    ]
+    for args, error in cases:
+        done = tolmach_translate(*args, MODEL_CACHE=str(tmp_path))
+        assert (done.returncode, done.stderr, done.stdout) == (2, words(error) + "\n", "")

@@ -1,0 +1,1 @@
+"""The web page and Mini App in a real headless Chromium."""
