@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tasks.pairs import NoTarget, PairError, parse_translate, words
+from tasks.pairs import NoTarget, PairError, UsageError, parse_translate, words
+
+# The bot's usage words name its commands (/translate, /lang); the command names itself.
+USAGE = (
+    "Usage: tolmach translate <from>><to> <text>, or <to> alone to detect the source\n"
+    "Example: tolmach translate en>ru Hello, world"
+)
 
 
 def translate(args: argparse.Namespace) -> int:
@@ -29,8 +35,11 @@ def translate_here(pair: str, text: str) -> int:
         request = parse_translate(f"{pair} {text}")
         if not request.targets:
             raise NoTarget
+    except (UsageError, NoTarget):
+        print(USAGE, file=sys.stderr)
+        return 2
     except PairError as exc:
-        print(words(exc), file=sys.stderr)  # the bot's English words
+        print(words(exc), file=sys.stderr)  # the bot's English words for a language
         return 2
     registry = ModelRegistry.from_settings(settings)
     result = TranslationService(registry, max_chars=settings.max_text_chars).translate(

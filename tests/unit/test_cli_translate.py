@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from cli.translate import USAGE
 from tasks.pairs import NoTarget, SameLanguage, UnknownLanguage, words
 from tests.support.procs import ROOT, python
 from tests.support.tiny_model import reference_translate
@@ -43,8 +44,16 @@ def test_a_mistyped_pair_gets_the_bots_english_words(tmp_path: Path) -> None:
     cases = [
         (["en>en", "hi"], SameLanguage("en")),
         (["en>rusian", "hi"], UnknownLanguage("rusian", "russian")),
-        (["hello", "world"], NoTarget()),
     ]
     for args, error in cases:
         done = tolmach_translate(*args, MODEL_CACHE=str(tmp_path))
         assert (done.returncode, done.stderr, done.stdout) == (2, words(error) + "\n", "")
+
+
+def test_no_target_gets_the_commands_own_usage_not_the_bots(tmp_path: Path) -> None:
+    done = tolmach_translate("hello", "world", MODEL_CACHE=str(tmp_path))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == USAGE + "\n"
+    assert "tolmach translate en>ru" in done.stderr
+    assert "/translate" not in done.stderr and "/lang" not in done.stderr
+    assert words(NoTarget()) not in done.stderr
