@@ -1,7 +1,8 @@
 """celery-batches' `Batches`, made to survive broker reconnects and lost children.
 
-A request that finds a child idle is flushed at once: an idle worker adds no wait.
-Requests gather only while every child is busy: celery-batches would flush whatever
+A request that finds the worker idle is flushed at once: an idle worker adds no wait.
+Under load (a child busy) requests gather for a free child until its fair share is in,
+the timer ticks (BATCH_WAIT_MS) or a child frees: celery-batches would flush whatever
 arrived each `flush_interval`, so a burst that meets a busy child would become many small
 batches queued behind it, each a model call of its own. Held back, they become a batch
 when a child frees: its share of them (the waiting requests divided by the children, at
@@ -36,18 +37,44 @@ log = get_logger(__name__)
 HOLD_AT_MOST = 300.0
 
 
-def share(
+def fair_share(
     waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
 ) -> int:
-    """How many of `waiting` requests a free child takes: an even share of all the work
-    left, its own and what the busy children still have (their requests times `cost`,
-    the recent seconds per request), so that children freeing soon after take the rest
-    and no core idles while one child runs a whole backlog (a burst's first requests go
-    to the children one each; when they free, the rest is split between them)."""
+    """A free child's even share of all the work left: the `waiting` requests and what
+    the busy children still have (their requests times `cost`, the recent seconds per
+    request), in requests, at least 1."""
     ahead = 0.0
     if cost > 0:
         ahead = sum(max(0.0, start + size * cost - now) for start, size in running) / cost
-    return max(1, min(waiting, -int(-(waiting + ahead) // slots)))
+    return max(1, -int(-(waiting + ahead) // slots))
+
+
+def share(
+    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
+) -> int:
+    """How many of `waiting` requests a free child takes: its fair share, so that
+    children freeing soon after take the rest and no core idles while one child runs a
+    whole backlog (a burst's first requests go to the children one each; when they free,
+    the rest is split between them)."""
+    return max(1, min(waiting, fair_share(waiting, running, cost, slots, now)))
+
+
+def flush_now(
+    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
+) -> bool:
+    """Whether the `waiting` requests go to a free child now rather than at the timer's
+    next tick (BATCH_WAIT_MS) or when a child frees.
+
+    Now when no child is busy: an idle worker adds no wait. While a sibling is busy the
+    worker is under load, and a request flushed alone would cost a free child a whole
+    model call for one sentence while more arrive behind it: now only once what waits
+    fills the free child's fair share. Never while every child is busy (they gather).
+    """
+    if not running:
+        return True
+    if len(running) >= slots:
+        return False
+    return waiting >= fair_share(waiting, running, cost, slots, now)
 
 
 class Requeue(list[str]):
@@ -91,6 +118,13 @@ class SafeBatches(Batches):
             for request in waiting[take:]:
                 self._buffer.put(request)  # the next flush's; the flush timer still runs
 
+    def _flush_now(self) -> bool:
+        """`flush_now` for what waits in this worker now."""
+        with self._guard():
+            running, cost = list(self._running.values()), self._cost
+        slots = getattr(self._pool, "num_processes", None) or 1
+        return flush_now(self._buffer.qsize(), running, cost, slots, time.monotonic())
+
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
             self._running, self._lock, self._tokens = {}, threading.Lock(), itertools.count()
@@ -119,10 +153,8 @@ class SafeBatches(Batches):
 
         def on_message(*args: Any, **kwargs: Any) -> None:
             handler(*args, **kwargs)
-            # No wait when a child is idle: nothing would join the batch that a free
-            # child could not take next. While every child is busy, `_do_flush` holds
-            # the requests back and they gather into the next batch.
-            self._do_flush()
+            if self._flush_now():
+                self._do_flush()
 
         return on_message
 

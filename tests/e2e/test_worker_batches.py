@@ -13,7 +13,7 @@ from celery import Celery
 from config import Settings
 from tasks.celery_app import make_celery
 from tasks.contract import QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, translate_args
-from tasks.worker.batches import share
+from tasks.worker.batches import flush_now, share
 from tasks.worker.metrics import BATCH_SIZE_KEY, STATS_KEY
 from tests.support.procs import wait_until
 from tests.support.stack import RedisServer, process_env, wait_worker_ready, worker_proc
@@ -108,3 +108,21 @@ def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
     assert share(1, [(0.0, 64)], cost=0.066, slots=2, now=0.0) == 1
     # A sibling far into a long batch leaves more to this one than to itself.
     assert share(10, [(0.0, 64)], cost=0.066, slots=2, now=4.0) == 7
+
+
+def test_a_lone_request_under_load_gathers_rather_than_costing_a_model_call_alone() -> None:
+    # An idle worker: at once, however little waits.
+    assert flush_now(1, [], cost=0.066, slots=2, now=0.0)
+    # A sibling halfway through 32 requests (about 15 requests' work left): one request
+    # would be a whole model call for one sentence; it waits for the tick or for more...
+    assert not flush_now(1, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    assert not flush_now(8, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    # ...and goes at once when what waits is the free child's fair share of all the work.
+    assert flush_now(16, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    # A sibling about to finish leaves the free child little more than what waits.
+    assert flush_now(2, [(0.0, 32)], cost=0.066, slots=2, now=2.1)
+    # Every child busy: they gather (a child that frees takes them, or the tick does).
+    assert not flush_now(40, [(0.0, 32), (0.5, 32)], cost=0.066, slots=2, now=1.0)
+    # One child (a GPU worker's layout): at once when it is free, else gather.
+    assert flush_now(1, [], cost=0.066, slots=1, now=0.0)
+    assert not flush_now(1, [(0.0, 4)], cost=0.066, slots=1, now=0.1)
