@@ -1,13 +1,15 @@
 """celery-batches' `Batches`, made to survive broker reconnects and lost children.
 
 A request that finds the worker idle is flushed at once: an idle worker adds no wait.
-Under load (a child busy) requests gather for a free child until its fair share is in,
-the timer ticks (BATCH_WAIT_MS) or a child frees: celery-batches would flush whatever
-arrived each `flush_interval`, so a burst that meets a busy child would become many small
-batches queued behind it, each a model call of its own. Held back, they become a batch
-when a child frees: its share of them (the waiting requests divided by the children, at
-most `flush_every`), so that the other children, freeing soon after, take the rest and
-every core works; the rest wait for the next free child.
+Under load (a child busy) requests gather for a free child while they keep coming in (a
+burst arrives a few milliseconds apart, closed-loop clients send their next as their
+answers come), for at most a lone request's model call or BATCH_WAIT_MS; then the free
+child takes its share. celery-batches would flush whatever arrived each `flush_interval`,
+so a burst that meets a busy child would become many small batches queued behind it, each
+a model call of its own. The share is the waiting requests and what the busy children
+still have, divided by the children (at most `flush_every`), so that the other children,
+freeing soon after, take the rest and every core works; the rest wait for the next free
+child.
 
 Two gaps in celery-batches 0.11 lose requests with our settings (acks_late):
 - A broker reconnect clears the consumer's timer, flush timer included, but Batches
@@ -37,44 +39,74 @@ log = get_logger(__name__)
 HOLD_AT_MOST = 300.0
 
 
+def expected(size: int, cost: float, single: float) -> float:
+    """Seconds a batch of `size` takes: its requests at the recent cost per request, and
+    never less than one request alone (a batch of one pays the whole call)."""
+    return max(single, size * cost)
+
+
 def fair_share(
-    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
+    waiting: int,
+    running: list[tuple[float, int]],
+    cost: float,
+    slots: int,
+    now: float,
+    single: float = 0.0,
 ) -> int:
     """A free child's even share of all the work left: the `waiting` requests and what
-    the busy children still have (their requests times `cost`, the recent seconds per
-    request), in requests, at least 1."""
+    the busy children still have (what their batches are expected to take, in requests
+    at `cost`, the recent seconds per request), at least 1."""
     ahead = 0.0
     if cost > 0:
-        ahead = sum(max(0.0, start + size * cost - now) for start, size in running) / cost
+        left = (max(0.0, start + expected(size, cost, single) - now) for start, size in running)
+        ahead = sum(left) / cost
     return max(1, -int(-(waiting + ahead) // slots))
 
 
 def share(
-    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
+    waiting: int,
+    running: list[tuple[float, int]],
+    cost: float,
+    slots: int,
+    now: float,
+    single: float = 0.0,
 ) -> int:
     """How many of `waiting` requests a free child takes: its fair share, so that
     children freeing soon after take the rest and no core idles while one child runs a
-    whole backlog (a burst's first requests go to the children one each; when they free,
-    the rest is split between them)."""
-    return max(1, min(waiting, fair_share(waiting, running, cost, slots, now)))
+    whole backlog (a burst's first request goes to a child alone; the rest is split
+    between the children as they free, the one still busy counted with what it has left)."""
+    return max(1, min(waiting, fair_share(waiting, running, cost, slots, now, single)))
 
 
-def flush_now(
-    waiting: int, running: list[tuple[float, int]], cost: float, slots: int, now: float
-) -> bool:
-    """Whether the `waiting` requests go to a free child now rather than at the timer's
-    next tick (BATCH_WAIT_MS) or when a child frees.
+def flush_now(waiting: int, running: int, full: int) -> bool:
+    """Whether the `waiting` requests go to a free child as they arrive (else the
+    flush timer decides, every BATCH_WAIT_MS, or a child that frees).
 
-    Now when no child is busy: an idle worker adds no wait. While a sibling is busy the
-    worker is under load, and a request flushed alone would cost a free child a whole
-    model call for one sentence while more arrive behind it: now only once what waits
-    fills the free child's fair share. Never while every child is busy (they gather).
+    At once when no child is busy (`running` batches): an idle worker adds no wait. While
+    one is busy the worker is under load and more requests are likely on their way (a
+    burst, or closed-loop clients sending their next): a request flushed alone would cost
+    a free child a whole model call for one sentence; it waits unless the batch is `full`.
     """
-    if not running:
-        return True
-    if len(running) >= slots:
+    return not running or waiting >= full
+
+
+def forming(
+    running: int, slots: int, quiet: float, oldest: float, wait: float, single: float
+) -> bool:
+    """Whether the flush timer holds the waiting requests back from a free child a little
+    longer: a sibling is busy and requests are still coming in (the last one under half
+    of BATCH_WAIT_MS ago: a burst arrives a few milliseconds apart), and the
+    oldest has waited less than a lone request's model call takes (`single`; holding it
+    longer would cost it more than that call) or BATCH_WAIT_MS. A burst then makes one
+    batch for the free child, not a few requests per tick."""
+    if not running or running >= slots:
         return False
-    return waiting >= fair_share(waiting, running, cost, slots, now)
+    return quiet < wait / 2 and oldest < max(wait, single)
+
+
+def average(before: float, seen: float) -> float:
+    """A moving average of seconds (the first figure seen, then weighted to the recent)."""
+    return seen if not before else 0.8 * before + 0.2 * seen
 
 
 class Requeue(list[str]):
@@ -92,23 +124,33 @@ class SafeBatches(Batches):
     # lazily, as celery-batches builds the task before any worker exists.
     _running: dict[int, tuple[float, int]]
     _cost: float
+    _single: float  # a batch of one's seconds of late (a moving average)
+    _arrived: float  # when the last request came in
+    _since: float | None  # when the oldest waiting request came in
     _lock: threading.Lock
     _tokens: Iterator[int]
 
     def _do_flush(self) -> None:
         """Flush a free child's share of the waiting requests, unless every child is
-        running a batch already: let requests gather."""
+        running a batch already or a batch is still forming: let requests gather."""
         now = time.monotonic()
         with self._guard():
-            running, cost = list(self._running.values()), self._cost
+            running, cost, single = list(self._running.values()), self._cost, self._single
+            since, arrived = self._since, self._arrived
         slots = getattr(self._pool, "num_processes", None) or 1
         if len(running) >= slots and now - min(s for s, _ in running) < HOLD_AT_MOST:
+            return
+        wait = self.flush_interval
+        oldest = now - since if since is not None else 0.0
+        if self._buffer.qsize() < self.flush_every and forming(
+            len(running), slots, now - arrived, oldest, wait, single
+        ):
             return
         # celery-batches flushes all it buffered: held back, that is up to the prefetch
         # limit (two batches' worth), over BATCH_MAX_REQUESTS, and the requests that come
         # in while it runs then make a tiny batch of their own (3, 125, 3, 125, ...).
         waiting = list(consume_queue(self._buffer))
-        take = share(len(waiting), running, cost, slots, now)
+        take = share(len(waiting), running, cost, slots, now, single)
         take = min(self.flush_every, take)
         for request in waiting[:take]:
             self._buffer.put(request)
@@ -117,18 +159,24 @@ class SafeBatches(Batches):
         finally:
             for request in waiting[take:]:
                 self._buffer.put(request)  # the next flush's; the flush timer still runs
+            with self._guard():
+                self._since = now if len(waiting) > take else None
 
-    def _flush_now(self) -> bool:
-        """`flush_now` for what waits in this worker now."""
+    def _arrival(self) -> bool:
+        """Note a request's arrival; whether what waits goes now (`flush_now`)."""
+        now = time.monotonic()
         with self._guard():
-            running, cost = list(self._running.values()), self._cost
-        slots = getattr(self._pool, "num_processes", None) or 1
-        return flush_now(self._buffer.qsize(), running, cost, slots, time.monotonic())
+            self._arrived = now
+            if self._since is None:
+                self._since = now
+            running = len(self._running)
+        return flush_now(self._buffer.qsize(), running, self.flush_every)
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
             self._running, self._lock, self._tokens = {}, threading.Lock(), itertools.count()
-            self._cost = 0.0
+            self._cost = self._single = self._arrived = 0.0
+            self._since = None
         return self._lock
 
     def _started(self, size: int) -> int:
@@ -141,8 +189,10 @@ class SafeBatches(Batches):
         with self._guard():
             started, size = self._running.pop(token, (time.monotonic(), 0))
             if size:
-                spent = (time.monotonic() - started) / size
-                self._cost = spent if not self._cost else 0.8 * self._cost + 0.2 * spent
+                took = time.monotonic() - started
+                self._cost = average(self._cost, took / size)
+            if size == 1:
+                self._single = average(self._single, took)
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
         handler = super().Strategy(task, app, consumer)
@@ -153,7 +203,7 @@ class SafeBatches(Batches):
 
         def on_message(*args: Any, **kwargs: Any) -> None:
             handler(*args, **kwargs)
-            if self._flush_now():
+            if self._arrival():
                 self._do_flush()
 
         return on_message
