@@ -45,7 +45,8 @@ class Result:
 def report(args: argparse.Namespace, result: Result) -> None:
     """The header, the raw figures, the table for bench/RESULTS.md, the targets."""
     raw = result.raw
-    limit, single = raw.rate(raw.best), statistics.median(raw.single)
+    limit, single = raw.rate(raw.limit_batch), statistics.median(raw.single)
+    best = raw.rate(raw.best)
     print(header(args, result))
     for batch in workload.RAW_BATCHES:
         before, after = (run.rate for run in raw.runs[batch])
@@ -54,7 +55,9 @@ def report(args: argparse.Namespace, result: Result) -> None:
             f"runs, {after:.1f} after), {raw.cpu_per_sentence(batch):.3f} CPU-s/sent"
         )
     print(
-        f"raw limit: {limit:.1f} sent/s (batch {raw.best}); raw batch-1 p50 {single * 1e3:.0f} ms"
+        f"raw limit: {limit:.1f} sent/s (batch {raw.limit_batch}, the better of "
+        f"{' and '.join(map(str, workload.LIMIT_BATCHES))}, as issue 25 defines it); the best "
+        f"raw batch: {best:.1f} sent/s (batch {raw.best}); raw batch-1 p50 {single * 1e3:.0f} ms"
     )
     print(
         f"closed: each client max({args.rounds}, {args.min_sentences} / clients) requests, the "
@@ -62,17 +65,18 @@ def report(args: argparse.Namespace, result: Result) -> None:
     )
     print()
     print(
-        "| mode | clients | API sent/s | raw limit sent/s | ratio | ceiling | p50 ms "
-        "| mean batch | worker CPU-s/sent | raw CPU-s/sent | API+Redis CPU-s/sent "
-        "| load generator CPU-s/sent |"
+        "| mode | clients | API sent/s | raw limit sent/s | ratio | ratio to the best raw batch "
+        "| ceiling | p50 ms | mean batch | worker CPU-s/sent | raw CPU-s/sent "
+        "| API+Redis CPU-s/sent | load generator CPU-s/sent |"
     )
-    print("| --- " * 12 + "|")
-    raw_cpu = raw.cpu_per_sentence(raw.best)
+    print("| --- " * 13 + "|")
+    raw_cpu = raw.cpu_per_sentence(raw.limit_batch)
     for row in result.rows:
         rate = f"{row.rate:.1f}" + ("" if row.steady else " (whole run)")
         print(
             f"| {row.mode} | {row.clients} | {rate} | {limit:.1f} | {row.rate / limit:.2f} | "
-            f"{ceiling(raw, row.clients, limit)} | {row.p50 * 1e3:.0f} | {row.batch:.1f} | "
+            f"{row.rate / best:.2f} | {ceiling(raw, row.clients, limit)} | "
+            f"{row.p50 * 1e3:.0f} | {row.batch:.1f} | "
             f"{row.cpu_per_sentence:.3f} | {raw_cpu:.3f} | {row.others:.3f} | "
             f"{row.generator:.3f} |"
         )
@@ -82,7 +86,7 @@ def report(args: argparse.Namespace, result: Result) -> None:
         "- where N is not a raw batch size measured"
     )
     print()
-    for line in targets(result.rows, limit, single):
+    for line in targets(result.rows, limit, single, best):
         print(line)
 
 
@@ -101,18 +105,32 @@ def header(args: argparse.Namespace, result: Result) -> str:
         f"weights, opus-mt-en-ru sizes, beam search with {workload.NUM_BEAMS} beams (the "
         f"default NUM_BEAMS); tokens: {result.tokens:.1f} in (mean, </s> included), "
         f"{workload.OUTPUT_TOKENS} out; worker as `tolmach run` starts it: concurrency "
-        f"{result.layout}, TORCH_THREADS not set; CACHE_TTL=0; raw engine: one translator "
+        f"{result.layout}; CACHE_TTL=0; {changed(args)}; raw engine: one translator "
         f"with {os.cpu_count()} threads in the benchmark's process."
     )
 
 
-def targets(rows: list[Row], limit: float, single: float) -> list[str]:
-    """A line per target: met or missed with the figure, or not measured by this run."""
+def changed(args: argparse.Namespace) -> str:
+    """The settings this run changed (--set), or that it changed none."""
+    settings = getattr(args, "settings", {})
+    if not settings:
+        return "every other setting at its default"
+    named = ", ".join(f"{name}={value}" for name, value in settings.items())
+    return f"NOT THE DEFAULTS: {named}"
+
+
+def targets(rows: list[Row], limit: float, single: float, best: float) -> list[str]:
+    """A line per target: met or missed with the figure (and the ratio to the best raw
+    batch beside it), or not measured by this run."""
     lines = []
     for clients, floor in FLOORS.items():
         runs = [row for row in rows if row.clients == clients]
         met = {row.mode: "met" if row.rate >= floor * limit else "MISSED" for row in runs}
-        figures = "; ".join(f"{r.mode} {r.rate / limit:.2f} x, {met[r.mode]}" for r in runs)
+        figures = "; ".join(
+            f"{r.mode} {r.rate / limit:.2f} x, {met[r.mode]} ({r.rate / best:.2f} x the best "
+            "raw batch)"
+            for r in runs
+        )
         lines.append(f"target: {clients} clients >= {floor} x raw: {figures or 'not measured'}")
     one = [row for row in rows if row.mode == "closed" and row.clients == 1]
     figure = "not measured"
