@@ -3,8 +3,9 @@
 A request that finds the worker idle is flushed at once: an idle worker adds no wait.
 Under load (a child busy) requests gather for a free child while they keep coming in (a
 burst arrives a few milliseconds apart, closed-loop clients send their next as their
-answers come), for at most a lone request's model call or BATCH_WAIT_MS; then the free
-child takes its share. celery-batches would flush whatever arrived each `flush_interval`,
+answers come), for at most a lone request's model call or BATCH_WAIT_MS, or until what
+waits is the free child's fair share; then the free child takes its share.
+celery-batches would flush whatever arrived each `flush_interval`,
 so a burst that meets a busy child would become many small batches queued behind it, each
 a model call of its own. The share is the waiting requests and what the busy children
 still have, divided by the children (at most `flush_every`), so that the other children,
@@ -78,16 +79,30 @@ def share(
     return max(1, min(waiting, fair_share(waiting, running, cost, slots, now, single)))
 
 
-def flush_now(waiting: int, running: int, full: int) -> bool:
-    """Whether the `waiting` requests go to a free child as they arrive (else the
-    flush timer decides, every BATCH_WAIT_MS, or a child that frees).
+def flush_now(
+    waiting: int,
+    running: list[tuple[float, int]],
+    cost: float,
+    slots: int,
+    now: float,
+    single: float = 0.0,
+) -> bool:
+    """Whether the `waiting` requests go to a free child as they arrive rather than at
+    the flush timer's next tick (BATCH_WAIT_MS) or when a child frees.
 
-    At once when no child is busy (`running` batches): an idle worker adds no wait. While
-    one is busy the worker is under load and more requests are likely on their way (a
-    burst, or closed-loop clients sending their next): a request flushed alone would cost
-    a free child a whole model call for one sentence; it waits unless the batch is `full`.
+    At once when no child is busy: an idle worker adds no wait. While a sibling is busy
+    the worker is under load and more requests are likely on their way (a burst, or
+    closed-loop clients sending their next): a request flushed alone would cost a free
+    child a whole model call for one sentence; now only once what waits fills the free
+    child's fair share. A sibling's batch long past its expected end (its callback lost
+    with a broker connection) counts as done, so arrivals still flush even when the
+    timer went with that connection. Never while every child is busy (they gather).
     """
-    return not running or waiting >= full
+    if not running:
+        return True
+    if len(running) >= slots:
+        return False
+    return waiting >= fair_share(waiting, running, cost, slots, now, single)
 
 
 def forming(
@@ -163,14 +178,17 @@ class SafeBatches(Batches):
                 self._since = now if len(waiting) > take else None
 
     def _arrival(self) -> bool:
-        """Note a request's arrival; whether what waits goes now (`flush_now`)."""
+        """Note a request's arrival; whether what waits goes now (`flush_now`, or a
+        full batch)."""
         now = time.monotonic()
         with self._guard():
             self._arrived = now
             if self._since is None:
                 self._since = now
-            running = len(self._running)
-        return flush_now(self._buffer.qsize(), running, self.flush_every)
+            running, cost, single = list(self._running.values()), self._cost, self._single
+        slots = getattr(self._pool, "num_processes", None) or 1
+        waiting = self._buffer.qsize()
+        return waiting >= self.flush_every or flush_now(waiting, running, cost, slots, now, single)
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
@@ -196,8 +214,13 @@ class SafeBatches(Batches):
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
         handler = super().Strategy(task, app, consumer)
-        # Called again on every (re)connect: the old timer entry is gone with the old loop.
+        # Called again on every (re)connect: the old timer entry is gone with the old loop,
+        # and so may be the pool callbacks of batches out at the time (their messages are
+        # handed back and come again): they no longer count as running, or a worker with
+        # one child would hold every new request back for HOLD_AT_MOST.
         self._tref = None
+        with self._guard():
+            self._running.clear()
         if self._buffer.qsize() or self._pending.qsize():
             self._tref = consumer.timer.call_repeatedly(self.flush_interval, self._do_flush)
 

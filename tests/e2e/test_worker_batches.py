@@ -118,16 +118,27 @@ def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
 
 def test_a_lone_request_under_load_gathers_rather_than_costing_a_model_call_alone() -> None:
     # An idle worker: at once, however little waits.
-    assert flush_now(1, running=0, full=BATCH)
-    # A sibling busy: one request would be a whole model call for one sentence; what
-    # arrives waits for the flush timer (or a child that frees)...
-    assert not flush_now(1, running=1, full=BATCH)
-    assert not flush_now(BATCH - 1, running=1, full=BATCH)
-    # ...unless it makes a full batch. Every child busy: they gather.
-    assert flush_now(BATCH, running=1, full=BATCH)
-    assert not flush_now(40, running=2, full=BATCH)
+    assert flush_now(1, [], cost=0.066, slots=2, now=0.0)
+    # A sibling halfway through 32 requests (about 15 requests' work left): one request
+    # would be a whole model call for one sentence; it waits for the tick or for more...
+    assert not flush_now(1, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    assert not flush_now(8, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    # ...and goes at once when what waits is the free child's fair share of all the work.
+    assert flush_now(16, [(0.0, 32)], cost=0.066, slots=2, now=1.1)
+    # A sibling about to finish leaves the free child little more than what waits.
+    assert flush_now(2, [(0.0, 32)], cost=0.066, slots=2, now=2.1)
+    # A sibling's batch of one is the whole call (0.3 s), not one request's 0.066 s: a
+    # burst's second request waits for more rather than costing the free child a call.
+    assert not flush_now(1, [(0.0, 1)], cost=0.066, slots=2, now=0.01, single=0.3)
+    assert flush_now(1, [(0.0, 1)], cost=0.066, slots=2, now=0.01)
+    # A sibling's batch long past its expected end (its callback lost with a broker
+    # connection, and maybe the flush timer too): arrivals still go to the free child.
+    assert flush_now(1, [(0.0, 32)], cost=0.066, slots=2, now=600.0, single=0.3)
+    # Every child busy: they gather (a child that frees takes them, or the tick does).
+    assert not flush_now(40, [(0.0, 32), (0.5, 32)], cost=0.066, slots=2, now=1.0)
     # One child (a GPU worker's layout): at once when it is free, else gather.
-    assert not flush_now(1, running=1, full=BATCH)
+    assert flush_now(1, [], cost=0.066, slots=1, now=0.0)
+    assert not flush_now(1, [(0.0, 4)], cost=0.066, slots=1, now=0.1)
 
 
 def test_a_batch_forms_while_a_burst_is_still_arriving() -> None:
