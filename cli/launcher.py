@@ -46,10 +46,26 @@ def worker_command(extra: list[str] | None = None) -> list[str]:
 
 
 def run_one(command: list[str]) -> int:
-    """Run one process in the foreground and return its exit code."""
-    with contextlib.suppress(KeyboardInterrupt):
-        return subprocess.call(command)
-    return 130
+    """Run one process in the foreground and return its exit code.
+
+    A SIGTERM to this launcher alone (`kill PID`, a supervisor stopping its main process)
+    is passed on, so the service stops rather than living on without it. Ctrl-C reaches
+    the service from the terminal itself; passing it on would make it a second Ctrl-C,
+    which uvicorn and Celery read as "stop now".
+    """
+    proc = subprocess.Popen(command)
+
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    while True:
+        with contextlib.suppress(KeyboardInterrupt):
+            code = proc.wait()
+            # Stopped by a signal (uvicorn re-raises the SIGTERM it handled): the shell's
+            # 128 + N, not a negative number that `sys.exit` would wrap around.
+            return 128 - code if code < 0 else code
 
 
 def redis_reachable(url: str) -> bool:

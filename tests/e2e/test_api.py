@@ -4,6 +4,7 @@ real worker and redis-server, the tiny models."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import http.client
 import json
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.support.api_proc import ApiProc, multipart
@@ -62,7 +64,9 @@ class Api:
 def api(stack_env: dict[str, str], worker: Proc, logdir: Path) -> Iterator[Api]:
     env = {k: v for k, v in stack_env.items() if k != "BOT_TOKEN"}  # the API needs no bot
     started = ApiProc("api", env, logdir, command=("-m", "cli", "api")).start()  # `tolmach api`
-    yield Api(started.proc, started.port)
+    served = Api(started.proc, started.port)
+    yield served
+    served.proc.stop()  # a test may have put a restarted API in its place
     started.stop()
 
 
@@ -369,6 +373,30 @@ def test_a_task_accepted_before_an_api_restart_is_still_served(
     _, done = api.call("GET", f"/api/result/{accepted['task_id']}?wait=60")
     assert done["status"] == "completed", done
     assert done["result"]["translations"]["ru"] == [reference(model_template, t) for t in texts]
+
+
+def test_tolmach_api_stopped_alone_stops_its_server(
+    stack_env: dict[str, str], logdir: Path
+) -> None:
+    env = {k: v for k, v in stack_env.items() if k != "BOT_TOKEN"}
+    launched = ApiProc("api-launcher", env, logdir, command=("-m", "cli", "api")).start()
+    assert launched.proc.popen is not None
+    launcher = psutil.Process(launched.proc.popen.pid)
+    servers = launcher.children()
+    assert servers, "`tolmach api` runs the server as its child"
+    # SIGTERM to the launcher alone, as `kill PID` or a supervisor stopping its main
+    # process sends it: the server must not live on, holding the port, without it.
+    launcher.send_signal(signal.SIGTERM)
+    try:
+        # Stopped cleanly: 0, or 128 + SIGTERM as a shell reports a service it stopped.
+        assert launched.proc.popen.wait(30) in (0, 128 + signal.SIGTERM)
+        _, alive = psutil.wait_procs(servers, timeout=30)
+        assert not alive, f"the server outlived its launcher: {alive}"
+        assert not launched.up()
+    finally:
+        for server in servers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                server.kill()
 
 
 def test_libretranslate_html_keeps_the_tags(api: Api) -> None:
