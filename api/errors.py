@@ -37,8 +37,8 @@ async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     if isinstance(exc, QueueFull):
         headers = {"Retry-After": str(exc.retry_after)}
-        return await _errors(request, HTTPException(503, str(exc), headers=headers))
-    return await _errors(request, HTTPException(400, f"Invalid request: {exc}"))
+        return await _errors(request, HTTPException(503, exc.public, headers=headers))
+    return await _errors(request, HTTPException(400, f"Invalid request: {exc.public}"))
 
 
 async def _too_deep(request: Request, exc: Exception) -> Response:

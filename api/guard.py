@@ -70,7 +70,7 @@ class Guard:
         try:
             return validate(init_data, token.get_secret_value())
         except InvalidInitData as exc:
-            raise HTTPException(401, f"invalid Telegram initData: {exc}") from None
+            raise HTTPException(401, f"invalid Telegram initData: {exc.why}") from None
 
     def require_user(self, request: Request) -> WebAppUser:
         """The Mini App user of a call only they may make.

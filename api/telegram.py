@@ -22,8 +22,19 @@ MAX_AGE = 86_400
 SKEW = 300
 
 
+# Why initData was refused, in the words a caller is shown.
+FORGED = "the signature does not match"
+NO_USER = "no user in initData"
+STALE = "initData is more than a day old"
+FUTURE = "initData is signed in the future"
+
+
 class InvalidInitData(Exception):
-    """Forged, stale or malformed initData."""
+    """Forged, stale or malformed initData; `why` is one of the phrases above."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ def validate(init_data: str, bot_token: str, *, now: float | None = None) -> Web
     expected = _digest(fields, bot_token)
     # Bytes: compare_digest refuses a str with characters outside ASCII.
     if not received or not hmac.compare_digest(expected.encode(), received.encode()):
-        raise InvalidInitData("the signature does not match")
+        raise InvalidInitData(FORGED)
     try:
         signed_at = int(fields.get("auth_date", ""))
         user = json.loads(fields["user"])
@@ -58,12 +69,12 @@ def validate(init_data: str, bot_token: str, *, now: float | None = None) -> Web
             str(user.get("first_name", "")),
         )
     except (KeyError, ValueError, TypeError, OverflowError, AttributeError):  # any shape
-        raise InvalidInitData("no user in initData") from None
+        raise InvalidInitData(NO_USER) from None
     age = (now if now is not None else time.time()) - signed_at
     if age > MAX_AGE:
-        raise InvalidInitData("initData is more than a day old")
+        raise InvalidInitData(STALE)
     if age < -SKEW:
-        raise InvalidInitData("initData is signed in the future")
+        raise InvalidInitData(FUTURE)
     return found
 
 

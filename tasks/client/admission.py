@@ -21,9 +21,14 @@ from tasks.contract import UNUSABLE
 
 
 class Refused(Exception):
-    """A request the policy does not accept; `reason` is a stable code, `str()` English."""
+    """A request the policy does not accept; `reason` is a stable code, `public` the
+    sentence a caller is shown (built here from the refusal's own fields)."""
 
     reason = "refused"
+
+    def __init__(self, public: str) -> None:
+        super().__init__(public)
+        self.public = public
 
 
 class InvalidText(Refused):

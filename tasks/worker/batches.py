@@ -27,6 +27,7 @@ import itertools
 import threading
 import time
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from billiard.exceptions import WorkerLostError
@@ -40,53 +41,45 @@ log = get_logger(__name__)
 HOLD_AT_MOST = 300.0
 
 
-def expected(size: int, cost: float, single: float) -> float:
-    """Seconds a batch of `size` takes: its requests at the recent cost per request, and
-    never less than one request alone (a batch of one pays the whole call)."""
-    return max(single, size * cost)
+@dataclass(frozen=True)
+class Load:
+    """A worker's children now: the batches out (when each started, its requests), what
+    a request (`cost`) and a batch of one (`single`) have taken of late, in seconds, and
+    how many children there are."""
+
+    running: list[tuple[float, int]]
+    cost: float
+    slots: int
+    now: float
+    single: float = 0.0
+
+    def ahead(self) -> float:
+        """The work the busy children still have, in requests at `cost`: each batch is
+        expected to take its requests at `cost` and never less than a batch of one."""
+        if self.cost <= 0:
+            return 0.0
+        left = (
+            max(0.0, start + max(self.single, size * self.cost) - self.now)
+            for start, size in self.running
+        )
+        return sum(left) / self.cost
 
 
-def fair_share(
-    waiting: int,
-    running: list[tuple[float, int]],
-    cost: float,
-    slots: int,
-    now: float,
-    single: float = 0.0,
-) -> int:
+def fair_share(waiting: int, load: Load) -> int:
     """A free child's even share of all the work left: the `waiting` requests and what
-    the busy children still have (what their batches are expected to take, in requests
-    at `cost`, the recent seconds per request), at least 1."""
-    ahead = 0.0
-    if cost > 0:
-        left = (max(0.0, start + expected(size, cost, single) - now) for start, size in running)
-        ahead = sum(left) / cost
-    return max(1, -int(-(waiting + ahead) // slots))
+    the busy children still have, at least 1."""
+    return max(1, -int(-(waiting + load.ahead()) // load.slots))
 
 
-def share(
-    waiting: int,
-    running: list[tuple[float, int]],
-    cost: float,
-    slots: int,
-    now: float,
-    single: float = 0.0,
-) -> int:
+def share(waiting: int, load: Load) -> int:
     """How many of `waiting` requests a free child takes: its fair share, so that
     children freeing soon after take the rest and no core idles while one child runs a
     whole backlog (a burst's first request goes to a child alone; the rest is split
     between the children as they free, the one still busy counted with what it has left)."""
-    return max(1, min(waiting, fair_share(waiting, running, cost, slots, now, single)))
+    return max(1, min(waiting, fair_share(waiting, load)))
 
 
-def flush_now(
-    waiting: int,
-    running: list[tuple[float, int]],
-    cost: float,
-    slots: int,
-    now: float,
-    single: float = 0.0,
-) -> bool:
+def flush_now(waiting: int, load: Load) -> bool:
     """Whether the `waiting` requests go to a free child as they arrive rather than at
     the flush timer's next tick (BATCH_WAIT_MS) or when a child frees.
 
@@ -98,25 +91,23 @@ def flush_now(
     with a broker connection) counts as done, so arrivals still flush even when the
     timer went with that connection. Never while every child is busy (they gather).
     """
-    if not running:
+    if not load.running:
         return True
-    if len(running) >= slots:
+    if len(load.running) >= load.slots:
         return False
-    return waiting >= fair_share(waiting, running, cost, slots, now, single)
+    return waiting >= fair_share(waiting, load)
 
 
-def forming(
-    running: int, slots: int, quiet: float, oldest: float, wait: float, single: float
-) -> bool:
+def forming(load: Load, quiet: float, oldest: float, wait: float) -> bool:
     """Whether the flush timer holds the waiting requests back from a free child a little
-    longer: a sibling is busy and requests are still coming in (the last one under half
-    of BATCH_WAIT_MS ago: a burst arrives a few milliseconds apart), and the
-    oldest has waited less than a lone request's model call takes (`single`; holding it
-    longer would cost it more than that call) or BATCH_WAIT_MS. A burst then makes one
-    batch for the free child, not a few requests per tick."""
-    if not running or running >= slots:
+    longer: a sibling is busy and requests are still coming in (the last one `quiet`
+    seconds ago, under half of BATCH_WAIT_MS: a burst arrives a few milliseconds apart),
+    and the `oldest` has waited less than a batch of one takes (holding it longer would
+    cost it more than that call) or BATCH_WAIT_MS. A burst then makes one batch for the
+    free child, not a few requests per tick."""
+    if not load.running or len(load.running) >= load.slots:
         return False
-    return quiet < wait / 2 and oldest < max(wait, single)
+    return quiet < wait / 2 and oldest < max(wait, load.single)
 
 
 def average(before: float, seen: float) -> float:
@@ -148,25 +139,23 @@ class SafeBatches(Batches):
     def _do_flush(self) -> None:
         """Flush a free child's share of the waiting requests, unless every child is
         running a batch already or a batch is still forming: let requests gather."""
-        now = time.monotonic()
+        load = self._load()
         with self._guard():
-            running, cost, single = list(self._running.values()), self._cost, self._single
             since, arrived = self._since, self._arrived
-        slots = getattr(self._pool, "num_processes", None) or 1
-        if len(running) >= slots and now - min(s for s, _ in running) < HOLD_AT_MOST:
+        busy = len(load.running) >= load.slots
+        if busy and load.now - min(s for s, _ in load.running) < HOLD_AT_MOST:
             return
-        wait = self.flush_interval
-        oldest = now - since if since is not None else 0.0
+        oldest = load.now - since if since is not None else 0.0
+        quiet = load.now - arrived
         if self._buffer.qsize() < self.flush_every and forming(
-            len(running), slots, now - arrived, oldest, wait, single
+            load, quiet, oldest, self.flush_interval
         ):
             return
         # celery-batches flushes all it buffered: held back, that is up to the prefetch
         # limit (two batches' worth), over BATCH_MAX_REQUESTS, and the requests that come
         # in while it runs then make a tiny batch of their own (3, 125, 3, 125, ...).
         waiting = list(consume_queue(self._buffer))
-        take = share(len(waiting), running, cost, slots, now, single)
-        take = min(self.flush_every, take)
+        take = min(self.flush_every, share(len(waiting), load))
         for request in waiting[:take]:
             self._buffer.put(request)
         try:
@@ -175,20 +164,24 @@ class SafeBatches(Batches):
             for request in waiting[take:]:
                 self._buffer.put(request)  # the next flush's; the flush timer still runs
             with self._guard():
-                self._since = now if len(waiting) > take else None
+                self._since = load.now if len(waiting) > take else None
 
     def _arrival(self) -> bool:
-        """Note a request's arrival; whether what waits goes now (`flush_now`, or a
-        full batch)."""
-        now = time.monotonic()
+        """Note a request's arrival; whether what waits goes now (`flush_now`; a full
+        batch celery-batches flushes itself)."""
+        load = self._load()
         with self._guard():
-            self._arrived = now
+            self._arrived = load.now
             if self._since is None:
-                self._since = now
-            running, cost, single = list(self._running.values()), self._cost, self._single
+                self._since = load.now
+        return flush_now(self._buffer.qsize(), load)
+
+    def _load(self) -> Load:
+        """This worker's `Load` now."""
         slots = getattr(self._pool, "num_processes", None) or 1
-        waiting = self._buffer.qsize()
-        return waiting >= self.flush_every or flush_now(waiting, running, cost, slots, now, single)
+        with self._guard():
+            running, cost, single = list(self._running.values()), self._cost, self._single
+        return Load(running, cost, slots, time.monotonic(), single)
 
     def _guard(self) -> threading.Lock:
         if not hasattr(self, "_lock"):
@@ -209,8 +202,8 @@ class SafeBatches(Batches):
             if size:
                 took = time.monotonic() - started
                 self._cost = average(self._cost, took / size)
-            if size == 1:
-                self._single = average(self._single, took)
+                if size == 1:
+                    self._single = average(self._single, took)
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:
         handler = super().Strategy(task, app, consumer)
