@@ -27,6 +27,26 @@ QUEUE_INLINE = "inline"
 QUEUE_CHAT = "chat"
 QUEUE_DOCUMENTS = "documents"
 QUEUES = (QUEUE_INLINE, QUEUE_CHAT, QUEUE_DOCUMENTS)
+# kombu's Redis transport keeps a queue's priority levels in lists of their own.
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+# Each front end's Redis keys start with its prefix: the bot's, the HTTP API's.
+BOT_PREFIX = "tolmach:"
+API_PREFIX = BOT_PREFIX + "api:"
+FRONT_ENDS = (BOT_PREFIX, API_PREFIX)
+
+
+def queue_keys(queues: tuple[str, ...] = QUEUES) -> list[str]:
+    """The Redis lists kombu keeps the messages of `queues` (every queue) in."""
+    return [queue + suffix for queue in queues for suffix in PRIORITY_SUFFIXES]
+
+
+def unqueued_key(prefix: str) -> str:
+    """The sorted set (scored by acceptance time) of a front end's accepted requests
+    whose task may not have reached the broker yet: the front end re-sends them if it
+    died in between; a worker sees there a burst on its way."""
+    return prefix + "unqueued"
+
 
 # Celery's Redis result backend stores each result under this key and PUBLISHes
 # it on a channel of the same name; each front end's result listener subscribes to it.

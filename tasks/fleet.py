@@ -16,9 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
-from tasks.client.broker import PRIORITY_SUFFIXES, queue_keys
 from tasks.connections import as_text
-from tasks.contract import QUEUES
+from tasks.contract import PRIORITY_SUFFIXES, QUEUES, queue_keys
 from tasks.worker.metrics import (
     BATCH_BUCKETS,
     BATCH_SIZE_KEY,

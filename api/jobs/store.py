@@ -15,10 +15,11 @@ from typing import Any
 from redis.asyncio import Redis
 
 from api.files import FileLedger
+from tasks.contract import API_PREFIX
 
 # Request record kinds of the API's tasks, each with its deliverer.
 TEXT, DOCUMENT_KIND, DETECT_KIND = "api", "api_document", "api_detect"
-PREFIX = "tolmach:api:"
+PREFIX = API_PREFIX
 META, PARTS, RESULT = PREFIX + "meta:", PREFIX + "parts:", PREFIX + "result:"
 PROGRESS, UPLOAD = PREFIX + "progress:", PREFIX + "upload:"
 # Every change of a job is published here, for the waiters of every replica.

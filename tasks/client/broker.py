@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from tasks.contract import QUEUES
-
-# kombu's Redis transport keeps a queue's priority levels in lists of their own.
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
-
-
-def queue_keys() -> list[str]:
-    """The Redis lists kombu keeps the messages of every queue in."""
-    return [queue + suffix for queue in QUEUES for suffix in PRIORITY_SUFFIXES]
+from tasks.contract import queue_keys
 
 
 async def queued_total(redis: Redis) -> int:

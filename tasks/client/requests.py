@@ -22,9 +22,10 @@ from redis.exceptions import RedisError
 
 from tasks.client.grouped import GroupedPipeline
 from tasks.connections import as_text
+from tasks.contract import BOT_PREFIX, unqueued_key
 
 # The bot's keys; another front end keeps its records under a prefix of its own.
-PREFIX = "tolmach:"
+PREFIX = BOT_PREFIX
 # The bot's requests still waiting for an answer (a sorted set by acceptance time).
 PENDING = PREFIX + "pending"
 
@@ -85,7 +86,7 @@ class RequestStore:
         self._record, self._claim, self._job = prefix + "reply:", prefix + "claim:", prefix + "job:"
         self.pending_key = prefix + "pending"
         # Accepted requests whose task may not have reached the broker yet (`unqueued`).
-        self.unqueued_key = prefix + "unqueued"
+        self.unqueued_key = unqueued_key(prefix)
         # A burst's saves, claims and drops share round trips.
         self.grouped = GroupedPipeline(redis)
 

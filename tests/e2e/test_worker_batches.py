@@ -3,17 +3,22 @@ model call, however many it holds while its child is busy."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from celery import Celery
+from redis import Redis
 
 from config import Settings
 from tasks.celery_app import make_celery
-from tasks.contract import QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, translate_args
-from tasks.worker.batches import Load, flush_now, forming, share
+from tasks.client.requests import RequestRecord, RequestStore
+from tasks.contract import API_PREFIX, QUEUE_CHAT, RESULT_KEY_PREFIX, TRANSLATE, translate_args
+from tasks.worker.batches import BURST_AT_MOST, Load, flush_now, forming, share
 from tasks.worker.metrics import BATCH_SIZE_KEY, STATS_KEY
 from tests.support.procs import wait_until
 from tests.support.stack import RedisServer, process_env, wait_worker_ready, worker_proc
@@ -94,6 +99,106 @@ def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
     assert max(took) < 2.0, took  # well under BATCH_WAIT_MS
 
 
+@pytest.mark.e2e
+def test_a_backlog_that_finds_the_worker_idle_is_batched_from_its_first_request(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> None:
+    client = redis_server.client(redis_db)
+    client.flushdb()
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
+    env["PRELOAD_PAIRS"] = "en-ru"
+    app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
+    # 30 requests queued while no worker runs (a worker restarted under load): the first
+    # reaches the idle worker with the other 29 queued behind it.
+    with app.producer_or_acquire() as producer, producer.batch(64):
+        ids = [
+            app.send_task(
+                TRANSLATE,
+                args=translate_args(f"Backlog request {i} about the weather.", "en", "ru"),
+                queue=QUEUE_CHAT,
+                producer=producer,
+            ).id
+            for i in range(30)
+        ]
+    # Two children, as a 2-core host runs by default.
+    proc = worker_proc("worker-idle-backlog", env, logdir, concurrency=2).start()
+    try:
+        wait_worker_ready(redis_server.url(redis_db), proc)
+        keys = [RESULT_KEY_PREFIX + task_id for task_id in ids]
+        wait_until(lambda: client.exists(*keys) == 30, 60, "30 results")
+        # A batch's sizes are counted just after its results are stored.
+        wait_until(lambda: _counted(client) == 30, 10, "30 requests counted")
+        sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
+    finally:
+        proc.stop()
+    # The first request did not go alone (a model call for one sentence while 29 waited):
+    # the backlog went to the two children as two batches of 15.
+    assert sizes.get("1.0", 0) == 0, sizes
+    assert sizes["count"] == 2, sizes
+
+
+@pytest.mark.e2e
+def test_a_burst_a_front_end_is_still_sending_is_batched_from_its_first_request(
+    redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
+) -> None:
+    client = redis_server.client(redis_db)
+    client.flushdb()
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
+    env["PRELOAD_PAIRS"] = "en-ru"
+    proc = worker_proc("worker-sending-burst", env, logdir, concurrency=2).start()
+    try:
+        wait_worker_ready(redis_server.url(redis_db), proc)
+        app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
+        jobs = {
+            uuid.uuid4().hex: translate_args(f"Burst request {i} about the weather.", "en", "ru")
+            for i in range(20)
+        }
+
+        async def accept() -> None:
+            # The front end's side: 20 requests accepted (recorded before they are sent).
+            redis = aioredis.from_url(redis_server.url(redis_db))
+            store = RequestStore(redis, ttl=600, prefix=API_PREFIX)
+            for task_id, args in jobs.items():
+                job = {"name": TRANSLATE, "args": args, "queue": QUEUE_CHAT, "id": task_id}
+                await store.save(task_id, RequestRecord("api", {}), job)
+            await redis.aclose()
+
+        asyncio.run(accept())
+        # ...then sent as a front end sends a burst: the first alone (it reaches the idle
+        # worker with the broker's queue empty behind it), the rest in one pipeline a
+        # moment later (built first: building takes longer than the moment).
+        first, *rest = jobs.items()
+        with app.producer_or_acquire() as producer, producer.batch(64):
+            for task_id, args in rest:
+                app.send_task(
+                    TRANSLATE, args=args, task_id=task_id, queue=QUEUE_CHAT, producer=producer
+                )
+            app.send_task(TRANSLATE, args=first[1], task_id=first[0], queue=QUEUE_CHAT)
+            time.sleep(0.005)
+
+        async def sent() -> None:
+            # ...and marked sent, as the front end does once the broker has them.
+            redis = aioredis.from_url(redis_server.url(redis_db))
+            await RequestStore(redis, ttl=600, prefix=API_PREFIX).queued(*jobs)
+            await redis.aclose()
+
+        asyncio.run(sent())
+        keys = [RESULT_KEY_PREFIX + task_id for task_id in jobs]
+        wait_until(lambda: client.exists(*keys) == 20, 60, "20 results")
+        # A batch's sizes are counted just after its results are stored.
+        wait_until(lambda: _counted(client) == 20, 10, "20 requests counted")
+        sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
+    finally:
+        proc.stop()
+    # The first waited for the rest of the burst the front end was sending.
+    assert sizes.get("1.0", 0) == 0, sizes
+    assert sizes["count"] == 2, sizes
+
+
+def _counted(client: Redis) -> int:
+    return int(float(client.hget(BATCH_SIZE_KEY, "sum") or 0))
+
+
 def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
     # A burst's first two requests went to the two children one each (0.3 s a request
     # at batch 1); the first to free takes half of the 30 that gathered meanwhile...
@@ -117,8 +222,13 @@ def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
 
 
 def test_a_lone_request_under_load_gathers_rather_than_costing_a_model_call_alone() -> None:
-    # An idle worker: at once, however little waits.
+    # An idle worker: at once, however little waits...
     assert flush_now(1, Load([], cost=0.066, slots=2, now=0.0))
+    # ...unless a burst was queued behind the first request (32 in all): it gathers
+    # until all of it is in (or the timer finds arrivals stopped, see `forming`).
+    assert not flush_now(1, Load([], cost=0.066, slots=2, now=0.0, burst=32))
+    assert not flush_now(31, Load([], cost=0.066, slots=2, now=0.0, burst=32))
+    assert flush_now(32, Load([], cost=0.066, slots=2, now=0.0, burst=32))
     # A sibling halfway through 32 requests (about 15 requests' work left): one request
     # would be a whole model call for one sentence; it waits for the tick or for more...
     assert not flush_now(1, Load([(0.0, 32)], cost=0.066, slots=2, now=1.1))
@@ -145,6 +255,7 @@ def test_a_batch_forms_while_a_burst_is_still_arriving() -> None:
     wait, single = 0.020, 0.3  # BATCH_WAIT_MS; a batch of one's seconds
     # A sibling busy and requests still coming in (the last 2 ms ago): hold them...
     assert forming(
+        8,
         Load([(0.0, 1)], cost=0.066, slots=2, now=0.0, single=single),
         quiet=0.002,
         oldest=0.050,
@@ -152,6 +263,7 @@ def test_a_batch_forms_while_a_burst_is_still_arriving() -> None:
     )
     # ...until they stop coming (half of BATCH_WAIT_MS without one)...
     assert not forming(
+        8,
         Load([(0.0, 1)], cost=0.066, slots=2, now=0.0, single=single),
         quiet=0.011,
         oldest=0.050,
@@ -160,23 +272,40 @@ def test_a_batch_forms_while_a_burst_is_still_arriving() -> None:
     # ...or the oldest has waited as long as a lone model call takes (BATCH_WAIT_MS
     # before the worker has timed one).
     assert not forming(
+        8,
         Load([(0.0, 1)], cost=0.066, slots=2, now=0.0, single=single),
         quiet=0.002,
         oldest=0.31,
         wait=wait,
     )
     assert not forming(
+        8,
         Load([(0.0, 1)], cost=0.066, slots=2, now=0.0, single=0.0),
         quiet=0.002,
         oldest=0.021,
         wait=wait,
     )
-    # An idle worker never holds (no wait when idle); with every child busy there is no
-    # free child to hold anything from.
+    # An idle worker never holds (no wait when idle)...
     assert not forming(
-        Load([], cost=0.066, slots=2, now=0.0, single=single), quiet=0.0, oldest=0.0, wait=wait
+        8, Load([], cost=0.066, slots=2, now=0.0, single=single), quiet=0.0, oldest=0.0, wait=wait
     )
+    # ...unless its first request found a burst behind it (32 in all): it holds what
+    # arrives while the burst keeps coming (a front end sends it in groups, up to
+    # BATCH_WAIT_MS apart), until all of it is in, however long that takes (its size
+    # bounds the wait), and no longer.
+    idle_burst = Load([], cost=0.066, slots=2, now=0.0, single=single, burst=32)
+    assert forming(20, idle_burst, quiet=0.002, oldest=0.030, wait=wait)
+    assert forming(20, idle_burst, quiet=0.015, oldest=0.030, wait=wait)
+    assert forming(20, idle_burst, quiet=0.002, oldest=0.31, wait=wait)
+    assert not forming(32, idle_burst, quiet=0.002, oldest=0.030, wait=wait)
+    assert not forming(20, idle_burst, quiet=0.021, oldest=0.030, wait=wait)
+    # A worker short of CPU takes the burst slowly: while the broker still holds some of
+    # it, it keeps gathering, but never past BURST_AT_MOST.
+    assert forming(20, idle_burst, quiet=0.050, oldest=0.080, wait=wait, queued=12)
+    assert not forming(20, idle_burst, quiet=0.050, oldest=BURST_AT_MOST, wait=wait, queued=12)
+    # With every child busy there is no free child to hold anything from.
     assert not forming(
+        8,
         Load([(0.0, 1), (0.0, 1)], cost=0.066, slots=2, now=0.0, single=single),
         quiet=0.0,
         oldest=0.0,
