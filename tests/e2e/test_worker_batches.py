@@ -124,11 +124,7 @@ def test_a_backlog_that_finds_the_worker_idle_is_batched_from_its_first_request(
     proc = worker_proc("worker-idle-backlog", env, logdir, concurrency=2).start()
     try:
         wait_worker_ready(redis_server.url(redis_db), proc)
-        keys = [RESULT_KEY_PREFIX + task_id for task_id in ids]
-        wait_until(lambda: client.exists(*keys) == 30, 60, "30 results")
-        # A batch's sizes are counted just after its results are stored.
-        wait_until(lambda: _counted(client) == 30, 10, "30 requests counted")
-        sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
+        sizes = _batch_sizes(client, list(ids))
     finally:
         proc.stop()
     # The first request did not go alone (a model call for one sentence while 29 waited):
@@ -183,11 +179,7 @@ def test_a_burst_a_front_end_is_still_sending_is_batched_from_its_first_request(
             await redis.aclose()
 
         asyncio.run(sent())
-        keys = [RESULT_KEY_PREFIX + task_id for task_id in jobs]
-        wait_until(lambda: client.exists(*keys) == 20, 60, "20 results")
-        # A batch's sizes are counted just after its results are stored.
-        wait_until(lambda: _counted(client) == 20, 10, "20 requests counted")
-        sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
+        sizes = _batch_sizes(client, list(jobs))
     finally:
         proc.stop()
     # The first waited for the rest of the burst the front end was sending.
@@ -195,8 +187,14 @@ def test_a_burst_a_front_end_is_still_sending_is_batched_from_its_first_request(
     assert sizes["count"] == 2, sizes
 
 
-def _counted(client: Redis) -> int:
-    return int(float(client.hget(BATCH_SIZE_KEY, "sum") or 0))
+def _batch_sizes(client: Redis, task_ids: list[str]) -> dict[str, int]:
+    """The worker's batch-size histogram once every task is answered and counted."""
+    keys = [RESULT_KEY_PREFIX + task_id for task_id in task_ids]
+    wait_until(lambda: client.exists(*keys) == len(keys), 60, f"{len(keys)} results")
+    # A batch's sizes are counted just after its results are stored.
+    counted = lambda: int(float(client.hget(BATCH_SIZE_KEY, "sum") or 0))  # noqa: E731
+    wait_until(lambda: counted() == len(keys), 10, f"{len(keys)} requests counted")
+    return {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
 
 
 def test_a_free_child_takes_its_share_of_all_the_work_left() -> None:
