@@ -206,15 +206,19 @@ def long_request(i: int) -> str:
 
 def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: str) -> None:
     # SIGKILLed while it answers 50 long requests, within half a second of Telegram
-    # taking its first answer (the worker's first batch holds the first few requests;
-    # the rest take a while). What the bot had sent was marked answered in Redis right
-    # after each send: the restarted bot answers the rest, and nothing twice.
+    # taking its first answer (the first few come first; the rest, sent once the worker
+    # took those, take a while: an idle worker would otherwise batch all 50 together and
+    # their answers would go out at once). What the bot had sent was marked answered in
+    # Redis right after each send: the restarted bot answers the rest, and nothing twice.
     client = stack.server.client(stack.db)
     worker = stack.worker("first-answer-worker")
     bot = stack.bot("first-answer-bot-1")
     sent = Sent()
     try:
-        for i in range(50):
+        for i in range(5):
+            sent.push(stack.emulator, next(_users), long_request(i))
+        wait_until(lambda: client.hlen("unacked") > 0, 60, "the worker to take the first")
+        for i in range(5, 50):
             sent.push(stack.emulator, next(_users), long_request(i))
         stack.emulator.wait(lambda: sent.answered(stack.emulator) > 0, 120)
         replies = sent.replies(stack.emulator).values()
