@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from config import Settings
 from tasks.catalog import Catalog, reachable
-from tasks.client.broker import queued_total
+from tasks.client.broker import QueueDepth
 from tasks.client.catalog import CatalogReader
 from tasks.contract import UNUSABLE
 
@@ -154,6 +154,7 @@ class Admission:
     def __init__(self, redis: Redis, policy: Policy, catalog: CatalogReader | None = None) -> None:
         self.redis = redis
         self.policy = policy
+        self.depth = QueueDepth(redis)
         # The front end's one reader, shared with its other uses of the catalog.
         self.catalog = catalog or CatalogReader(redis)
 
@@ -182,7 +183,7 @@ class Admission:
             QueueFull: MAX_QUEUE_DEPTH tasks or more are waiting.
         """
         depth = self.policy.max_queue_depth
-        if depth and await queued_total(self.redis) >= depth:
+        if depth and await self.depth() >= depth:
             raise QueueFull(self.policy.retry_after)
 
 

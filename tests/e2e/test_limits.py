@@ -16,10 +16,18 @@ from bot.errors import Busy, RateLimited
 from bot.limits import Limiter, Rates
 from config import Settings
 from tasks.client.access import AllowList
-from tasks.client.admission import Admission, Policy
+from tasks.client.admission import Admission, Policy, QueueFull
+from tasks.contract import queue_keys
 from tests.support.emulator import BotApiEmulator
 from tests.support.procs import Proc, free_port
-from tests.support.stack import TOKEN, RedisServer, process_env, start_bot, start_worker
+from tests.support.stack import (
+    TOKEN,
+    RedisServer,
+    process_env,
+    start_bot,
+    start_redis,
+    start_worker,
+)
 
 ALLOWED_USER, ALLOWED_GROUP = 501, -600
 RATES = Rates(user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3)
@@ -107,6 +115,37 @@ def test_full_queues_make_the_bot_busy(redis_server: RedisServer, scratch_db: in
             return out
 
     assert asyncio.run(scenario()) == [(42, True), (42, False)]
+
+
+def test_a_burst_of_checks_reads_the_queues_once(tmp_path: Path, logdir: Path) -> None:
+    # 20 requests checked together share one read of the queues' depth (each would
+    # otherwise send its own LLENs); the read after them is a fresh one. A server of the
+    # test's own, so that its command counts are this test's alone.
+    server = start_redis("depth-redis", tmp_path, logdir)
+    policy = Policy.from_settings(Settings(max_queue_depth=5))
+
+    async def check(admission: Admission) -> str:
+        try:
+            await admission.check_queue()
+            return "ok"
+        except QueueFull:
+            return "full"
+
+    async def scenario() -> tuple[list[str], int, str, int]:
+        async with Redis.from_url(server.url()) as redis:
+            admission = Admission(redis, policy)
+            await redis.rpush("chat", *["x"] * 5)
+            await redis.config_resetstat()
+            burst = await asyncio.gather(*(check(admission) for _ in range(20)))
+            reads = (await redis.info("commandstats"))["cmdstat_llen"]["calls"]
+            await redis.lpop("chat")
+            return list(burst), reads, await check(admission), len(queue_keys())
+
+    try:
+        burst, reads, after, keys = asyncio.run(scenario())
+    finally:
+        server.proc.stop()
+    assert burst == ["full"] * 20 and reads == keys and after == "ok"
 
 
 def test_allow_list_lets_in_users_chats_and_admins() -> None:
