@@ -37,16 +37,10 @@ def paragraph(number: int) -> str:
 def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
     redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(redis_db)
-    client.flushdb()
-    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
-    env["PRELOAD_PAIRS"] = "en-ru"
+    client, env, app = _fresh(redis_server, redis_db, model_template)
     proc = worker_proc("worker-batches", env, logdir, concurrency=1).start()
     try:
         wait_worker_ready(redis_server.url(redis_db), proc)
-        # No result backend here: results are read from Redis as stored.
-        settings = Settings(redis_url=redis_server.url(redis_db))  # type: ignore[arg-type]
-        app: Celery = make_celery(settings, results=False)
         started = time.monotonic()
         keys = [
             RESULT_KEY_PREFIX
@@ -75,15 +69,12 @@ def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
 def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
     redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(redis_db)
-    client.flushdb()
-    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
+    client, env, app = _fresh(redis_server, redis_db, model_template)
     # The knob under test, far longer than a translation: an idle worker must not wait it.
-    env.update(PRELOAD_PAIRS="en-ru", BATCH_WAIT_MS="4000")
+    env["BATCH_WAIT_MS"] = "4000"
     proc = worker_proc("worker-no-wait", env, logdir, concurrency=1).start()
     try:
         wait_worker_ready(redis_server.url(redis_db), proc)
-        app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
         took = []
         for i in range(3):  # one at a time, each to an idle worker
             started = time.monotonic()
@@ -103,11 +94,7 @@ def test_a_request_that_finds_a_child_idle_is_not_held_for_the_batch_wait(
 def test_a_backlog_that_finds_the_worker_idle_is_batched_from_its_first_request(
     redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(redis_db)
-    client.flushdb()
-    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
-    env["PRELOAD_PAIRS"] = "en-ru"
-    app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
+    client, env, app = _fresh(redis_server, redis_db, model_template)
     # 30 requests queued while no worker runs (a worker restarted under load): the first
     # reaches the idle worker with the other 29 queued behind it.
     with app.producer_or_acquire() as producer, producer.batch(64):
@@ -137,14 +124,10 @@ def test_a_backlog_that_finds_the_worker_idle_is_batched_from_its_first_request(
 def test_a_burst_a_front_end_is_still_sending_is_batched_from_its_first_request(
     redis_server: RedisServer, model_template: str, logdir: Path, redis_db: int
 ) -> None:
-    client = redis_server.client(redis_db)
-    client.flushdb()
-    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
-    env["PRELOAD_PAIRS"] = "en-ru"
+    client, env, app = _fresh(redis_server, redis_db, model_template)
     proc = worker_proc("worker-sending-burst", env, logdir, concurrency=2).start()
     try:
         wait_worker_ready(redis_server.url(redis_db), proc)
-        app: Celery = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
         jobs = {
             uuid.uuid4().hex: translate_args(f"Burst request {i} about the weather.", "en", "ru")
             for i in range(20)
@@ -185,6 +168,19 @@ def test_a_burst_a_front_end_is_still_sending_is_batched_from_its_first_request(
     # The first waited for the rest of the burst the front end was sending.
     assert sizes.get("1.0", 0) == 0, sizes
     assert sizes["count"] == 2, sizes
+
+
+def _fresh(
+    redis_server: RedisServer, redis_db: int, model_template: str
+) -> tuple[Redis, dict[str, str], Celery]:
+    """An emptied database, a worker's environment for it (en-ru loaded at start) and a
+    Celery app that sends there (no result backend: results are read as stored)."""
+    client = redis_server.client(redis_db)
+    client.flushdb()
+    env = process_env(redis_server.url(redis_db), model_template, "http://127.0.0.1:9")
+    env["PRELOAD_PAIRS"] = "en-ru"
+    app = make_celery(Settings(redis_url=redis_server.url(redis_db)), results=False)  # type: ignore[arg-type]
+    return client, env, app
 
 
 def _batch_sizes(client: Redis, task_ids: list[str]) -> dict[str, int]:
