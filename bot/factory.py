@@ -24,6 +24,7 @@ from bot.inline.flow import InlineFlow
 from bot.limits import Limiter, Rates
 from bot.middlewares.dedupe import OncePerMessage
 from bot.middlewares.gate import Gate, Throttle
+from bot.server.intake import Intake
 from bot.server.metrics import BotMetrics, CountUpdates
 from config import Settings
 from tasks.client.access import AllowList
@@ -49,6 +50,7 @@ class Services:
     flow: TranslateFlow
     inline: InlineFlow
     documents: DocumentFlow
+    intake: Intake
 
 
 def create_services(settings: Settings, bot: Bot) -> Services:
@@ -97,6 +99,7 @@ def create_services(settings: Settings, bot: Bot) -> Services:
             board=board,
             max_bytes=settings.document_byte_limit,
         ),
+        intake=Intake(),
     )
 
 
@@ -113,7 +116,7 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         metrics=services.metrics,
         documents=services.documents,
     )
-    dispatcher.update.outer_middleware(OncePerMessage(services.redis))
+    dispatcher.update.outer_middleware(OncePerMessage(services.redis, services.intake))
     dispatcher.update.outer_middleware(CountUpdates(services.metrics))  # after dedup
     dispatcher.update.outer_middleware(Gate(AllowList(settings), services.limiter))
     throttle = Throttle(services.limiter)

@@ -44,7 +44,7 @@ async def serve(settings: Settings, bot: Bot, services: Services) -> None:
         await register_commands(bot, services.phrases)
         await register_menu_button(bot, settings.webapp_url)
         receive = run_webhook if settings.webhook_url else run_polling
-        await receive(settings, bot, dispatcher, app)
+        await receive(settings, bot, dispatcher, app, services.intake)
     finally:
         await cancel_and_wait(listening)
         await listener.drain()

@@ -5,12 +5,15 @@ Handlers stay thin: they parse and call one method here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiogram.types import Message, User
 
 from bot.chat.sources import Source, SourceStore
 from bot.chat.typing_indicator import TypingIndicator
 from bot.context import ReplyContext
 from bot.errors import TextTooLong
+from bot.middlewares.dedupe import Ticket
 from tasks.client.admission import InvalidText, Policy, invalid_problem
 from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.client.submit import Submitter
@@ -36,8 +39,13 @@ class TranslateFlow:
         self.typing = typing
         self.policy = policy
 
-    async def command(self, message: Message, request: TranslateCommand, locale: str) -> None:
-        """`/translate …`, possibly as a reply to the message to translate."""
+    async def command(
+        self, message: Message, request: TranslateCommand, locale: str, ticket: Ticket
+    ) -> None:
+        """`/translate …`, possibly as a reply to the message to translate.
+
+        One request per target, in order; those `ticket` says were saved are skipped.
+        """
         text, html = request.text, False
         if not text and message.reply_to_message is not None:
             text, html = _content(message.reply_to_message)
@@ -48,15 +56,25 @@ class TranslateFlow:
             raise NoTarget
         self.policy.check_work([text], targets)  # before any of them is queued
         reply_to = message.message_id
-        for tgt in targets:
+        for index, tgt in enumerate(targets):
+            if ticket.skips(index):
+                continue
             label = tgt if len(targets) > 1 else None
             original = Source(text, request.src, html)
-            await self._queue(message, original, tgt, reply_to=reply_to, locale=locale, label=label)
+            await self._queue(
+                message,
+                original,
+                tgt,
+                reply_to=reply_to,
+                locale=locale,
+                label=label,
+                also=ticket.marks(index),
+            )
 
-    async def private_text(self, message: Message, locale: str) -> None:
+    async def private_text(self, message: Message, locale: str, ticket: Ticket) -> None:
         """Plain text in a private chat: into the user's language, else their second."""
         text, html = _content(message)
-        if not text:
+        if not text or ticket.skips(0):
             return
         user = await self._user_prefs(message.from_user)
         assert user.target is not None
@@ -69,12 +87,15 @@ class TranslateFlow:
             locale=locale,
             options=options,
             buttons=True,
+            also=ticket.marks(0),
         )
 
-    async def group_text(self, message: Message, chat: ChatPrefs, locale: str) -> None:
+    async def group_text(
+        self, message: Message, chat: ChatPrefs, locale: str, ticket: Ticket
+    ) -> None:
         """A group message while auto-translate is on: only foreign-language text."""
         text, html = _content(message)
-        if not text or chat.target is None:
+        if not text or chat.target is None or ticket.skips(0):
             return
         options = TranslateOptions(skip=list(chat.languages))
         await self._queue(
@@ -85,13 +106,18 @@ class TranslateFlow:
             locale=locale,
             options=options,
             kind="auto",
+            also=ticket.marks(0),
         )
 
-    async def again(self, message: Message, source_id: str, tgt: str, locale: str) -> bool:
+    async def again(
+        self, message: Message, source_id: str, tgt: str, locale: str, ticket: Ticket
+    ) -> bool:
         """A button under a translation: the same original into another language."""
         source = await self.sources.load(source_id)
         if source is None:
             return False
+        if ticket.skips(0):
+            return True
         reply_to = message.reply_to_message.message_id if message.reply_to_message else 0
         context = ReplyContext(
             chat_id=message.chat.id,
@@ -102,7 +128,7 @@ class TranslateFlow:
         )
         options = TranslateOptions(html=source.html)
         await self.submitter.translate(
-            context.record(), source.text, source.src, tgt, options=options
+            context.record(), source.text, source.src, tgt, options=options, also=ticket.marks(0)
         )
         await self.typing.start(message.chat.id)
         return True
@@ -119,6 +145,7 @@ class TranslateFlow:
         options: TranslateOptions | None = None,
         kind: str = "translate",
         buttons: bool = False,
+        also: Mapping[str, str] | None = None,
     ) -> None:
         if len(original.text) > self.policy.max_chars:
             raise TextTooLong(len(original.text), self.policy.max_chars)
@@ -140,6 +167,7 @@ class TranslateFlow:
             original.src,
             tgt,
             options={**(options or {}), "html": original.html},
+            also=also,
         )
         if kind != "auto":
             await self.typing.start(message.chat.id)

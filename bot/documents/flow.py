@@ -22,6 +22,7 @@ from bot.context import ReplyContext
 from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
 from bot.i18n import Texts
+from bot.middlewares.dedupe import Ticket
 from tasks.client.prefs import PrefsStore
 from tasks.client.queue import QueueClient
 from tasks.client.requests import RequestRecord
@@ -59,9 +60,16 @@ class DocumentFlow:
         self.phrases, self.board, self.max_bytes = phrases, board, max_bytes
 
     async def accept(
-        self, message: Message, request: TranslateCommand, locale: str, *, addressed: bool = False
+        self,
+        message: Message,
+        request: TranslateCommand,
+        locale: str,
+        ticket: Ticket,
+        *,
+        addressed: bool = False,
     ) -> bool:
-        """Queue a message's document into the caption's languages (or the default).
+        """Queue a message's document into the caption's languages (or the default),
+        one request per language; those `ticket` says were saved are skipped.
 
         Only the caption's languages count: any other words in it are not translated.
         `addressed`: the caption is a command, so even a group's file without
@@ -89,11 +97,13 @@ class DocumentFlow:
             self._check_size(name, max(document.file_size or 0, self.max_bytes + 1))
             raise
         targets = request.targets or await self._default_target(message)
-        for tgt in targets:
+        for index, tgt in enumerate(targets):
+            if ticket.skips(index):
+                continue
             payload = DocumentRequest(
                 file_path=file.file_path or "", file_name=name, src=request.src, tgt=tgt
             )
-            await self._queue(message, payload, locale)
+            await self._queue(message, payload, locale, ticket.marks(index))
         return True
 
     def _check_size(self, name: str, size: int) -> None:
@@ -116,7 +126,9 @@ class DocumentFlow:
         )
         return (prefs.target or "en",)
 
-    async def _queue(self, message: Message, request: DocumentRequest, locale: str) -> None:
+    async def _queue(
+        self, message: Message, request: DocumentRequest, locale: str, also: dict[str, str]
+    ) -> None:
         task_id = str(uuid.uuid4())
         label = request["file_name"]
         status = await message.reply(
@@ -133,7 +145,7 @@ class DocumentFlow:
             status_id=status.message_id,
         )
         try:
-            await self.client.submit_document(context.record(), request, task_id=task_id)
+            await self.client.submit_document(context.record(), request, task_id=task_id, also=also)
         except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
             raise

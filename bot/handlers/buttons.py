@@ -9,6 +9,7 @@ from bot import texts
 from bot.chat.flow import TranslateFlow
 from bot.chat.keyboards import OtherLanguage
 from bot.i18n import Texts
+from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
 
 router = Router(name=__name__)
@@ -21,10 +22,12 @@ async def other_language(
     flow: TranslateFlow,
     phrases: Texts,
     locale: str,
+    ticket: Ticket,
 ) -> None:
     """Queue the original again, into the language on the button."""
     if not isinstance(query.message, Message):
         await query.answer()
         return
-    queued = await flow.again(query.message, callback_data.source, callback_data.tgt, locale)
+    source, tgt = callback_data.source, callback_data.tgt
+    queued = await flow.again(query.message, source, tgt, locale, ticket)
     await query.answer(phrases(texts.OTHER_LANGUAGE if queued else texts.CANCELLED, locale))

@@ -12,6 +12,7 @@ from bot.documents.flow import DocumentFlow
 from bot.documents.progress import CancelDocument
 from bot.handlers.translate import COMMAND
 from bot.i18n import Texts
+from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
 from tasks.pairs import parse_translate
 
@@ -20,16 +21,23 @@ router = Router(name=__name__)
 
 @router.message(F.document, COMMAND, flags=COSTLY)
 async def document_with_command(
-    message: Message, command: CommandObject, documents: DocumentFlow, locale: str
+    message: Message,
+    command: CommandObject,
+    documents: DocumentFlow,
+    locale: str,
+    ticket: Ticket,
 ) -> None:
     """A file captioned `/translate en>ru`, `/tr ru` or `/tr`: the file is translated."""
-    await documents.accept(message, parse_translate(command.args), locale, addressed=True)
+    request = parse_translate(command.args)
+    await documents.accept(message, request, locale, ticket, addressed=True)
 
 
 @router.message(F.document, flags=COSTLY)
-async def translate_document(message: Message, documents: DocumentFlow, locale: str) -> None:
+async def translate_document(
+    message: Message, documents: DocumentFlow, locale: str, ticket: Ticket
+) -> None:
     """Queue the file; a status message shows progress until the file is sent."""
-    if not await documents.accept(message, parse_translate(message.caption), locale):
+    if not await documents.accept(message, parse_translate(message.caption), locale, ticket):
         raise SkipHandler  # a group's file without languages: let auto-translate see it
 
 

@@ -8,6 +8,7 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.chat.flow import TranslateFlow
+from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
 from tasks.client.prefs import ChatPrefs, PrefsStore
 
@@ -24,7 +25,7 @@ async def auto_on(message: Message, prefs: PrefsStore) -> dict[str, Any] | bool:
 # A filter, not a check in the handler: the rate limit counts only messages we translate.
 @router.message(F.text | F.caption, auto_on, flags=COSTLY)
 async def auto_translate(
-    message: Message, flow: TranslateFlow, chat_prefs: ChatPrefs, locale: str
+    message: Message, flow: TranslateFlow, chat_prefs: ChatPrefs, locale: str, ticket: Ticket
 ) -> None:
     """Translate a group message that is not in the group's languages."""
-    await flow.group_text(message, chat_prefs, locale)
+    await flow.group_text(message, chat_prefs, locale, ticket)

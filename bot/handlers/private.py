@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.types import Message
 
 from bot.chat.flow import TranslateFlow
+from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
 
 router = Router(name=__name__)
@@ -13,6 +14,6 @@ router.message.filter(F.chat.type == "private")
 
 
 @router.message(F.text | F.caption, flags=COSTLY)
-async def plain_text(message: Message, flow: TranslateFlow, locale: str) -> None:
+async def plain_text(message: Message, flow: TranslateFlow, locale: str, ticket: Ticket) -> None:
     """Anything that is not a command."""
-    await flow.private_text(message, locale)
+    await flow.private_text(message, locale, ticket)

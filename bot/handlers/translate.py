@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.chat.flow import TranslateFlow
+from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
 from tasks.pairs import parse_translate
 
@@ -20,7 +21,7 @@ COMMAND = Command("translate", "tr")
 @router.message(COMMAND, flags=COSTLY)
 @router.edited_message(COMMAND, flags=COSTLY)
 async def translate(
-    message: Message, command: CommandObject, flow: TranslateFlow, locale: str
+    message: Message, command: CommandObject, flow: TranslateFlow, locale: str, ticket: Ticket
 ) -> None:
     """Queue the translation; the result listener sends the answer."""
-    await flow.command(message, parse_translate(command.args), locale)
+    await flow.command(message, parse_translate(command.args), locale, ticket)

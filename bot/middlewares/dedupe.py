@@ -1,28 +1,88 @@
-"""Cross-cutting concerns: each update is handled once, even if Telegram resends it."""
+"""Cross-cutting concerns: each update is handled once, even if Telegram resends it, and
+one that a dead bot left half-handled is handled by the next.
+
+An update is claimed by this bot process while it is handled (a short claim, kept
+while the handler runs) and marked seen when it was. Telegram resends an update the
+bot fetched but did not confirm (the bot died first; `bot.server.intake` confirms a
+batch only once it was handled), and a webhook retry or a second replica may bring it
+too. The copy finds the update seen (skipped), claimed by this process (skipped: it is
+in hand) or claimed by another: then it waits until that claim is marked seen (done
+there) or lapses (that process died), and takes it over.
+
+A request record saved for the update also says how many of the update's records are
+saved (`Ticket.marks`, in the record's own transaction): the bot that takes over
+skips those, so a request neither goes unanswered nor is answered twice.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-SEEN = "tolmach:seen:"
+from bot.server.intake import Intake
+
+log = logging.getLogger(__name__)
+SEEN, CLAIM = "tolmach:seen:", "tolmach:seen-claim:"
+DONE = "1"  # what the seen key says once handled (what earlier versions wrote as well)
+SAVED = "saved:"  # ...while handled: "saved:N", N of the update's records saved
+# A claim lapses this long after its process died; kept while its handler runs.
+CLAIM_SECONDS = 5
+# Between looks at another process's claim.
+LOOK_EVERY = 0.25
+
+# KEYS: seen, claim; ARGV: this process's id, the claim's seconds.
+# Returns {state, value}: {"done", ""}, {"mine", what seen said} or {"held", owner}.
+_TAKE = """
+local seen = redis.call('GET', KEYS[1])
+if seen == '1' then return {'done', ''} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return {'mine', seen or ''} end
+return {'held', redis.call('GET', KEYS[2]) or ''}
+"""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What a handler needs to save its records once: handlers get it as `ticket`.
+
+    key: the update's seen key.
+    saved: how many of this update's records a bot that died had saved already.
+    """
+
+    key: str
+    saved: int = 0
+
+    def skips(self, index: int) -> bool:
+        """The update's record number `index` (from 0) was saved before: skip it."""
+        return index < self.saved
+
+    def marks(self, index: int) -> dict[str, str]:
+        """Keys to save with record number `index` (`RequestStore.save(also=...)`)."""
+        return {self.key: f"{SAVED}{index + 1}"}
 
 
 class OncePerMessage(BaseMiddleware):
-    """Skips an update whose message (or edit of it) was already handled.
+    """Skips an update whose message (or edit of it) was handled or is in hand.
 
-    After a crash Telegram redelivers unconfirmed updates; several bot replicas may
-    also see the same update. An edit has its own `edit_date`, so an edited command
-    is answered again, while a redelivered one is not.
+    An edit has its own `edit_date`, so an edited command is answered again, while a
+    redelivered one is not. `intake` hears when each update was handled.
     """
 
-    def __init__(self, redis: Redis, ttl: int = 86_400) -> None:
+    def __init__(self, redis: Redis, intake: Intake, ttl: int = 86_400) -> None:
         self.redis = redis
+        self.intake = intake
         self.ttl = ttl
+        self.owner = uuid.uuid4().hex  # this process, in its claims
 
     async def __call__(
         self,
@@ -30,13 +90,84 @@ class OncePerMessage(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        key = _key(event) if isinstance(event, Update) else None
-        if key is not None and not await self.redis.set(SEEN + key, "1", nx=True, ex=self.ttl):
+        if not isinstance(event, Update):
+            return await handler(event, data)
+        if event.inline_query is not None:
+            # Never held back: an inline query outlives no restart (see `Intake`).
+            self.intake.taken(event.update_id)
+        try:
+            return await self._once(handler, event, data)
+        finally:
+            self.intake.taken(event.update_id)
+
+    async def _once(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: Update,
+        data: dict[str, Any],
+    ) -> Any:
+        key = update_key(event)
+        ticket = await self._take(key)
+        if ticket is None:
             return None
-        return await handler(event, data)
+        data["ticket"] = ticket
+        keeping = asyncio.create_task(self._keep(key))
+        handled = False
+        try:
+            result = await handler(event, data)
+            handled = True
+            return result
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            handled = True  # answered by the error router: resent, it would fail again
+            raise
+        finally:
+            keeping.cancel()
+            await self._finish(key, handled)
+
+    async def _take(self, key: str) -> Ticket | None:
+        """This process's ticket for the update, or None: handled, or in hand."""
+        keys = [SEEN + key, CLAIM + key]
+        give_up, waited = time.monotonic() + 3 * CLAIM_SECONDS, False
+        while True:
+            state, value = (
+                v.decode() if isinstance(v, bytes) else str(v)
+                for v in await self.redis.eval(_TAKE, 2, *keys, self.owner, CLAIM_SECONDS)
+            )
+            if state == "mine":
+                saved = int(value.removeprefix(SAVED)) if value.startswith(SAVED) else 0
+                if waited or saved:
+                    log.info("update %r: taken over, %d of its requests saved", key, saved)
+                return Ticket(SEEN + key, saved)
+            # Done, in hand here, or kept this long by a live replica: handled there.
+            if state == "done" or value == self.owner or time.monotonic() > give_up:
+                return None
+            waited = True
+            await asyncio.sleep(LOOK_EVERY)
+
+    async def _keep(self, key: str) -> None:
+        """Keep the claim while a slow handler (a document's first calls) runs."""
+        while True:
+            await asyncio.sleep(CLAIM_SECONDS / 3)
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.expire(CLAIM + key, CLAIM_SECONDS)
+
+    async def _finish(self, key: str, handled: bool) -> None:
+        """Mark the update seen and drop the claim; only drop it if the handler was
+        cancelled (the process stops): Telegram resends the update, handled afresh."""
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if handled:
+                    pipe.set(SEEN + key, DONE, ex=self.ttl)
+                pipe.delete(CLAIM + key)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # The claim lapses by itself; a resent copy is handled again.
+            log.warning("could not mark update %r handled: %r", key, exc)
 
 
-def _key(update: Update) -> str | None:
+def update_key(update: Update) -> str:
     message = update.message or update.edited_message
     if message is not None:
         return f"{message.chat.id}:{message.message_id}:{message.edit_date or 0}"

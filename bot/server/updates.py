@@ -15,12 +15,15 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.server.intake import ConfirmWhenHandled, Intake
 from bot.server.startup import call_telegram
 from bot.server.web import serving
 from config import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_PATH = "/webhook"
+# On the way out, how long the updates in hand may take to be handled.
+STOP_WAIT = 5.0
 
 
 def webhook_path(url: str) -> str:
@@ -29,19 +32,20 @@ def webhook_path(url: str) -> str:
 
 
 async def run_webhook(
-    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application
+    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application, intake: Intake
 ) -> None:
     """Serve Telegram's webhook until SIGINT or SIGTERM.
 
     aiogram's handler answers 401 to a request without the right
-    `X-Telegram-Bot-Api-Secret-Token`, and handles accepted updates in the background,
-    so Telegram gets its 200 at once. Every replica behind a load balancer calls
+    `X-Telegram-Bot-Api-Secret-Token`. Telegram gets its 200 once the update was
+    handled (its request record saved), not before: a bot that dies meanwhile fails
+    the request, and Telegram posts the update again. Every replica behind a load balancer calls
     setWebhook with the same URL and secret (idempotent); none deletes it on exit, as
     the others keep serving.
     """
     assert settings.webhook_url and settings.webhook_secret, "load_settings checks this"
     url, secret = settings.webhook_url, settings.webhook_secret.get_secret_value()
-    handler = SimpleRequestHandler(dispatcher, bot, secret_token=secret)
+    handler = SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret)
     handler.register(app, path=webhook_path(settings.webhook_url))
     setup_application(app, dispatcher, bot=bot)
     async with serving(app, settings.http_host, settings.webhook_port):
@@ -58,11 +62,21 @@ async def run_webhook(
 
 
 async def run_polling(
-    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application
+    settings: Settings, bot: Bot, dispatcher: Dispatcher, app: web.Application, intake: Intake
 ) -> None:
-    """Long-poll Telegram until stopped, serving /health and /metrics on METRICS_PORT."""
+    """Long-poll Telegram until stopped, serving /health and /metrics on METRICS_PORT.
+
+    A fetched batch is confirmed once handled (`ConfirmWhenHandled`); on the way out
+    the updates in hand are finished before Redis closes.
+    """
     # getUpdates fails while a webhook is set (from an earlier run in webhook mode).
     await call_telegram(settings.telegram_api_url, bot.delete_webhook)
+    bot.session.middleware(ConfirmWhenHandled(intake))
+
+    async def finish_updates_in_hand() -> None:  # before aiogram closes the session
+        await intake.settled(STOP_WAIT)
+
+    dispatcher.shutdown.register(finish_updates_in_hand)
     async with serving(app, settings.http_host, settings.metrics_port, optional=True):
         await dispatcher.start_polling(bot, handle_signals=True)
 

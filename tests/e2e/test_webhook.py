@@ -154,6 +154,42 @@ def test_health_and_metrics_on_the_webhook_server(replicas: Replicas) -> None:
         assert "webhook mode" in log and SECRET not in log and TOKEN not in log
 
 
+def test_a_replica_killed_while_it_takes_a_document_in_gets_it_posted_again(
+    replicas: Replicas,
+) -> None:
+    # The replica dies on its getFile, before the document's request is recorded: Telegram
+    # has no 200 for that post, so it posts the update again (here to the other replica),
+    # which takes it over once the dead one's claim lapses. One translated file comes back.
+    emulator, doomed = replicas.emulator, replicas.procs[1]
+    port = int(replicas.urls[0].split(":")[2].split("/")[0])
+
+    def kill(ids: list[int]) -> None:
+        emulator.on("getFile", None)
+        assert doomed.popen is not None
+        doomed.popen.kill()
+
+    emulator.on("getFile", kill)
+    try:
+        emulator.push_document(5005, "notes.txt", b"Good morning. The weather is nice.\n", "ru")
+        wait_until(lambda: emulator.webhook_posts[-1:] == [(_last_id(emulator), 0)], 30, "post")
+        update = emulator.updates_pushed()[-1]
+        assert emulator.post_update(replicas.urls[1], update, SECRET) == 200
+        [translated] = emulator.wait_documents(5005, timeout=120)
+        assert translated["file_name"] == "notes.ru.txt"
+        replicas.settled()
+        time.sleep(1)
+        assert len(emulator.documents_to(5005)) == 1
+    finally:
+        emulator.on("getFile", None)
+        doomed.stop()
+        doomed.start()  # for whatever runs next
+        wait_healthy(doomed, port)
+
+
+def _last_id(emulator: BotApiEmulator) -> int:
+    return int(emulator.updates_pushed()[-1]["update_id"])
+
+
 def test_webhook_url_without_a_secret_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/telegram")
     monkeypatch.delenv("WEBHOOK_SECRET", raising=False)

@@ -26,6 +26,7 @@ from aiogram.types import Chat, Message, Update
 from bot import texts
 from bot.factory import Services, create_dispatcher, create_services
 from bot.i18n import Texts, create_i18n
+from bot.middlewares.dedupe import CLAIM, SEEN, update_key
 from config import Settings
 from tasks.client.requests import PENDING, RequestRecord
 from tasks.contract import QUEUE_CHAT, QUEUE_INLINE
@@ -234,6 +235,84 @@ def test_a_redelivered_update_is_handled_once(stack: Stack) -> None:
     update = message("/translate en>ru Hello")
     run(stack, update, update)
     assert len(stack.queued(QUEUE_CHAT)) == 1
+
+
+def test_copies_of_an_update_arriving_together_are_handled_once(stack: Stack) -> None:
+    update = message("/translate en>ru Hello")  # a webhook retry while the first is in hand
+
+    async def both() -> None:
+        await asyncio.gather(stack.feed(update), stack.feed(update))
+
+    stack.loop.run_until_complete(both())
+    assert len(stack.queued(QUEUE_CHAT)) == 1
+
+
+def _keys(update: dict[str, Any]) -> tuple[str, str]:
+    key = update_key(Update.model_validate(update))
+    return SEEN + key, CLAIM + key
+
+
+def test_an_update_a_dead_bot_had_in_hand_is_handled_once_its_claim_lapses(
+    stack: Stack,
+) -> None:
+    # The bot that fetched it was killed before saving its record; Telegram resends it.
+    update = message("/translate en>ru Hello")
+    seen, claim = _keys(update)
+    stack.redis.set(claim, "a-dead-bot", ex=1)
+    run(stack, update)
+    assert [args[:3] for args in stack.queued_args(QUEUE_CHAT)] == [["Hello", "en", "ru"]]
+    assert stack.redis.get(seen) == b"1" and not stack.redis.exists(claim)
+    run(stack, update)  # and not again
+    assert len(stack.queued(QUEUE_CHAT)) == 1
+
+
+def test_a_command_a_dead_bot_half_queued_is_queued_for_the_rest(stack: Stack) -> None:
+    # Killed between its two targets: the first one's record was saved with its mark.
+    update = message("/tr en>ru,de Good morning")
+    seen, claim = _keys(update)
+    stack.redis.set(seen, "saved:1")
+    stack.redis.set(claim, "a-dead-bot", ex=1)
+    run(stack, update)
+    assert [args[2] for args in stack.queued_args(QUEUE_CHAT)] == ["de"]
+    assert [r.context["label"] for r in stack.records()] == ["de"]
+
+
+def test_each_record_saved_says_how_many_of_its_update_are_saved(stack: Stack) -> None:
+    update = message("/tr en>ru,de,fr Good morning")
+    seen, _ = _keys(update)
+    marks: list[bytes | None] = []
+    store = stack.services.client.submitter.requests
+    save = store.save
+
+    async def saving(*args: Any, **kwargs: Any) -> None:
+        marks.append(stack.redis.get(seen))  # before this record's transaction
+        await save(*args, **kwargs)
+        marks.append(stack.redis.get(seen))
+
+    store.save = saving  # type: ignore[method-assign]
+    try:
+        run(stack, update)
+    finally:
+        del store.save
+    assert marks == [None, b"saved:1", b"saved:1", b"saved:2", b"saved:2", b"saved:3"]
+    assert stack.redis.get(seen) == b"1"
+
+
+def test_an_update_a_live_replica_has_in_hand_is_left_to_it(stack: Stack) -> None:
+    update = message("/translate en>ru Hello")
+    seen, claim = _keys(update)
+    stack.redis.set(claim, "another-bot", ex=5)
+
+    async def replica_finishes() -> None:
+        await asyncio.sleep(0.5)
+        stack.redis.set(seen, "1")
+        stack.redis.delete(claim)
+
+    async def both() -> None:
+        await asyncio.gather(stack.feed(update), replica_finishes())
+
+    stack.loop.run_until_complete(both())
+    assert stack.queued(QUEUE_CHAT) == []
 
 
 def test_app_without_a_page_says_so_and_with_one_offers_a_web_app_button(stack: Stack) -> None:

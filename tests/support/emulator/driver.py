@@ -136,6 +136,17 @@ class BotApiEmulator:
             assert answer is not None
             return answer
 
+    def on(self, event: str, hook: Callable[[list[int]], None] | None) -> None:
+        """Call `hook` with the update ids of each getUpdates batch handed over
+        (`event` "fetched") or confirmed by a getUpdates offset ("confirmed"), or with
+        none when the bot calls the method named `event`; None removes it. It runs on
+        the server's thread, before the call is answered."""
+        with self._state.cond:
+            if hook is None:
+                self._state.hooks.pop(event, None)
+            else:
+                self._state.hooks[event] = hook
+
     # ---- pushing updates -----------------------------------------------------------
     def push_message(
         self,

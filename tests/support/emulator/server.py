@@ -132,6 +132,9 @@ class ApiServer:
         with state.cond:
             state.calls.append((method, params))
             fault = state.faults[method].pop(0) if state.faults[method] else None
+            hook = state.hooks.get(method)
+        if hook is not None:
+            hook([])
         handler = self._methods.get(method)
         try:
             if fault is not None:
@@ -167,10 +170,16 @@ class ApiServer:
             self._wakeup.clear()
             with state.cond:
                 # Updates below the offset are confirmed: Telegram forgets them.
+                confirmed = [u["update_id"] for u in state.updates if u["update_id"] < offset]
                 state.updates = [u for u in state.updates if u["update_id"] >= offset]
                 ready = list(state.updates[: int(params.get("limit") or 100)])
+                hooks = dict(state.hooks)
+            if confirmed and "confirmed" in hooks:
+                hooks["confirmed"](confirmed)
             left = deadline - time.monotonic()
             if ready or left <= 0:
+                if ready and "fetched" in hooks:
+                    hooks["fetched"]([u["update_id"] for u in ready])
                 return ready
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), left)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from tests.support.emulator.api import ApiError
@@ -49,6 +50,10 @@ class EmulatorState:
         # Webhook mode: url and secret_token once set; each post as (update_id, HTTP status).
         self.webhook: dict[str, str] | None = None
         self.webhook_posts: list[tuple[int, int]] = []
+        # Called on the server's thread with the update ids getUpdates hands over
+        # ("fetched") or a getUpdates offset confirms ("confirmed"); under a method's
+        # name, with no ids, when the bot calls it.
+        self.hooks: dict[str, Callable[[list[int]], None]] = {}
 
     def chat(self, chat_id: int, chat_type: str) -> dict[str, Any]:
         """A Telegram Chat object for an id."""

@@ -1,0 +1,84 @@
+"""Confirm fetched updates to Telegram only once they were handled.
+
+getUpdates confirms every update below its `offset`, and Telegram never resends a
+confirmed one. aiogram's polling asks for the next batch as soon as it has started
+handling the last one, so a bot killed a moment later lost the messages whose
+handlers had not saved their request records yet. Here the next getUpdates waits
+until every update fetched so far was handled (`bot.middlewares.dedupe` reports
+each), so a bot that dies first has confirmed nothing of that batch: the next one
+gets it again. Handling a message takes milliseconds (its record saved, its task
+sent); a handler stuck on Telegram (a long 429 wait) holds the confirmation at most
+`HOLD_AT_MOST`.
+
+Inline queries are not waited for: one is worth answering only while its user still
+types (a restarted bot would answer a stale one), and each waits out a debounce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Update
+
+log = logging.getLogger(__name__)
+HOLD_AT_MOST = 30.0
+
+
+class Intake:
+    """The updates fetched and not yet handled."""
+
+    def __init__(self) -> None:
+        self._open: set[int] = set()
+        self._settled = asyncio.Event()
+        self._settled.set()
+
+    def fetched(self, update_ids: Iterable[int]) -> None:
+        """Telegram handed these over; they are handled from now on."""
+        self._open.update(update_ids)
+        if self._open:
+            self._settled.clear()
+
+    def taken(self, update_id: int) -> None:
+        """This update was handled (or needs no waiting for)."""
+        self._open.discard(update_id)
+        if not self._open:
+            self._settled.set()
+
+    async def settled(self, at_most: float = HOLD_AT_MOST) -> bool:
+        """Wait until every update fetched was handled; False if `at_most` passed first."""
+        try:
+            await asyncio.wait_for(self._settled.wait(), at_most)
+        except TimeoutError:
+            # Confirmed anyway: a stuck handler must not stall the next batch too.
+            self._open.clear()
+            self._settled.set()
+            return False
+        return True
+
+
+class ConfirmWhenHandled(BaseRequestMiddleware):
+    """Holds each getUpdates (which confirms the batch before it) until `intake` settles."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        fetching = isinstance(method, GetUpdates)
+        if fetching and not await self.intake.settled():
+            log.warning("updates still being handled after %.0f s; confirming them", HOLD_AT_MOST)
+        result = await make_request(bot, method)
+        if fetching:
+            self.intake.fetched(u.update_id for u in cast("list[Update]", result))
+        return result
