@@ -5,9 +5,10 @@ An update is claimed by this bot process while it is handled (a short claim, kep
 while the handler runs) and marked seen when it was. Telegram resends an update the
 bot fetched but did not confirm (the bot died first; `bot.server.intake` confirms a
 batch only once it was handled), and a webhook retry or a second replica may bring it
-too. The copy finds the update seen (skipped), claimed by this process (skipped: it is
-in hand) or claimed by another: then it waits until that claim is marked seen (done
-there) or lapses (that process died), and takes it over.
+too. The copy finds the update seen (skipped) or claimed: then it waits until the
+update is marked seen (handled there) or the claim is dropped or lapses (its handler
+was cancelled, or its process died), and takes it over. A copy of an inline query is
+dropped instead: its user has typed on.
 
 A request record saved for the update also says how many of the update's records are
 saved (`Ticket.marks`, in the record's own transaction): the bot that takes over
@@ -19,23 +20,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.server.intake import Intake
+from tasks.client.submit import QueueUnavailable
 
 log = logging.getLogger(__name__)
 SEEN, CLAIM = "tolmach:seen:", "tolmach:seen-claim:"
-DONE = "1"  # what the seen key says once handled (what earlier versions wrote as well)
-SAVED = "saved:"  # ...while handled: "saved:N", N of the update's records saved
+SAVED = "saved:"  # the seen key while handled: "saved:N" of its records; "1" once handled
 # A claim lapses this long after its process died; kept while its handler runs.
 CLAIM_SECONDS = 5
 # Between looks at another process's claim.
@@ -49,6 +50,20 @@ if seen == '1' then return {'done', ''} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return {'mine', seen or ''} end
 return {'held', redis.call('GET', KEYS[2]) or ''}
 """
+# KEYS: the claim; ARGV: this process's id, the claim's seconds. Only a claim still ours.
+_KEEP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+# KEYS: seen, claim; ARGV: this process's id, the seen mark's seconds ('': not handled).
+_FINISH = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+# A handler that failed on these was not handled: a copy Telegram resends (the bot
+# stopped or died first) is handled afresh rather than skipped.
+_NOT_HANDLED = (QueueUnavailable, RedisError, OSError, TelegramNetworkError)
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class OncePerMessage(BaseMiddleware):
         if event.inline_query is not None:
             # Never held back: an inline query outlives no restart (see `Intake`).
             self.intake.taken(event.update_id)
+        else:
+            self.intake.handling(event.update_id)
         try:
             return await self._once(handler, event, data)
         finally:
@@ -117,7 +134,7 @@ class OncePerMessage(BaseMiddleware):
             result = await handler(event, data)
             handled = True
             return result
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, *_NOT_HANDLED):
             raise
         except Exception:
             handled = True  # answered by the error router: resent, it would fail again
@@ -127,9 +144,14 @@ class OncePerMessage(BaseMiddleware):
             await self._finish(key, handled)
 
     async def _take(self, key: str) -> Ticket | None:
-        """This process's ticket for the update, or None: handled, or in hand."""
+        """This process's ticket for the update, or None once it was handled.
+
+        A copy of an update in hand waits until it was handled (None) or its claim is
+        dropped or lapses (its handler was cancelled, or its process died): then it is
+        this copy's to handle.
+        """
         keys = [SEEN + key, CLAIM + key]
-        give_up, waited = time.monotonic() + 3 * CLAIM_SECONDS, False
+        waited = False
         while True:
             state, value = (
                 v.decode() if isinstance(v, bytes) else str(v)
@@ -140,8 +162,7 @@ class OncePerMessage(BaseMiddleware):
                 if waited or saved:
                     log.info("update %r: taken over, %d of its requests saved", key, saved)
                 return Ticket(SEEN + key, saved)
-            # Done, in hand here, or kept this long by a live replica: handled there.
-            if state == "done" or value == self.owner or time.monotonic() > give_up:
+            if state == "done" or key.startswith("iq:"):  # an inline query's user typed on
                 return None
             waited = True
             await asyncio.sleep(LOOK_EVERY)
@@ -151,17 +172,14 @@ class OncePerMessage(BaseMiddleware):
         while True:
             await asyncio.sleep(CLAIM_SECONDS / 3)
             with contextlib.suppress(RedisError, OSError):
-                await self.redis.expire(CLAIM + key, CLAIM_SECONDS)
+                await self.redis.eval(_KEEP, 1, CLAIM + key, self.owner, CLAIM_SECONDS)
 
     async def _finish(self, key: str, handled: bool) -> None:
-        """Mark the update seen and drop the claim; only drop it if the handler was
-        cancelled (the process stops): Telegram resends the update, handled afresh."""
+        """Mark the update seen and drop the claim (if still ours); only drop it if it
+        was not handled: a copy Telegram resends is handled afresh."""
+        keys = [SEEN + key, CLAIM + key]
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                if handled:
-                    pipe.set(SEEN + key, DONE, ex=self.ttl)
-                pipe.delete(CLAIM + key)
-                await pipe.execute()
+            await self.redis.eval(_FINISH, 2, *keys, self.owner, self.ttl if handled else "")
         except (RedisError, OSError) as exc:
             # The claim lapses by itself; a resent copy is handled again.
             log.warning("could not mark update %r handled: %r", key, exc)

@@ -32,10 +32,11 @@ HOLD_AT_MOST = 30.0
 
 
 class Intake:
-    """The updates fetched and not yet handled."""
+    """The updates fetched and not yet handled, with the tasks handling them."""
 
     def __init__(self) -> None:
         self._open: set[int] = set()
+        self._tasks: dict[int, asyncio.Task[Any]] = {}
         self._settled = asyncio.Event()
         self._settled.set()
 
@@ -45,9 +46,15 @@ class Intake:
         if self._open:
             self._settled.clear()
 
+    def handling(self, update_id: int) -> None:
+        """The current task handles this update (cancelled if the bot stops first)."""
+        if (task := asyncio.current_task()) is not None:
+            self._tasks[update_id] = task
+
     def taken(self, update_id: int) -> None:
         """This update was handled (or needs no waiting for)."""
         self._open.discard(update_id)
+        self._tasks.pop(update_id, None)
         if not self._open:
             self._settled.set()
 
@@ -56,11 +63,24 @@ class Intake:
         try:
             await asyncio.wait_for(self._settled.wait(), at_most)
         except TimeoutError:
-            # Confirmed anyway: a stuck handler must not stall the next batch too.
-            self._open.clear()
-            self._settled.set()
             return False
         return True
+
+    def give_up(self) -> None:
+        """Stop waiting for the updates in hand (they are confirmed next): a stuck
+        handler must not stall every chat's next batch too."""
+        in_hand = sorted(self._open)
+        log.warning("updates %s in hand for %.0f s; confirming them", in_hand, HOLD_AT_MOST)
+        self._open.clear()
+        self._settled.set()
+
+    async def cancel_open(self) -> None:
+        """Cancel the handlers still running (the bot stops): their updates stay
+        unconfirmed, so Telegram sends them again to the next bot."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class ConfirmWhenHandled(BaseRequestMiddleware):
@@ -77,7 +97,7 @@ class ConfirmWhenHandled(BaseRequestMiddleware):
     ) -> Any:
         fetching = isinstance(method, GetUpdates)
         if fetching and not await self.intake.settled():
-            log.warning("updates still being handled after %.0f s; confirming them", HOLD_AT_MOST)
+            self.intake.give_up()
         result = await make_request(bot, method)
         if fetching:
             self.intake.fetched(u.update_id for u in cast("list[Update]", result))

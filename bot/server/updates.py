@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/webhook"
 # On the way out, how long the updates in hand may take to be handled.
 STOP_WAIT = 5.0
+# How long a webhook post may wait for its update to be handled before its 200.
+HANDLING_LIMIT = 3600.0
 
 
 def webhook_path(url: str) -> str:
@@ -39,13 +41,17 @@ async def run_webhook(
     aiogram's handler answers 401 to a request without the right
     `X-Telegram-Bot-Api-Secret-Token`. Telegram gets its 200 once the update was
     handled (its request record saved), not before: a bot that dies meanwhile fails
-    the request, and Telegram posts the update again. Every replica behind a load balancer calls
-    setWebhook with the same URL and secret (idempotent); none deletes it on exit, as
-    the others keep serving.
+    the request, and Telegram posts the update again. Every replica behind a load
+    balancer calls setWebhook with the same URL and secret (idempotent); none deletes
+    it on exit, as the others keep serving.
     """
     assert settings.webhook_url and settings.webhook_secret, "load_settings checks this"
     url, secret = settings.webhook_url, settings.webhook_secret.get_secret_value()
-    handler = SimpleRequestHandler(dispatcher, bot, handle_in_background=False, secret_token=secret)
+    # aiogram answers 200 after 55 s even if the handler still runs; wait it out instead
+    # (a copy Telegram posts meanwhile waits for this one, see OncePerMessage).
+    handler = SimpleRequestHandler(
+        dispatcher, bot, handle_in_background=False, secret_token=secret, _timeout=HANDLING_LIMIT
+    )
     handler.register(app, path=webhook_path(settings.webhook_url))
     setup_application(app, dispatcher, bot=bot)
     async with serving(app, settings.http_host, settings.webhook_port):
@@ -73,8 +79,9 @@ async def run_polling(
     await call_telegram(settings.telegram_api_url, bot.delete_webhook)
     bot.session.middleware(ConfirmWhenHandled(intake))
 
-    async def finish_updates_in_hand() -> None:  # before aiogram closes the session
-        await intake.settled(STOP_WAIT)
+    async def finish_updates_in_hand() -> None:  # before Redis and the session close
+        if not await intake.settled(STOP_WAIT):
+            await intake.cancel_open()
 
     dispatcher.shutdown.register(finish_updates_in_hand)
     async with serving(app, settings.http_host, settings.metrics_port, optional=True):
