@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import UnsupportedPair
-from tasks.model_paths import looks_local
+from tasks.model_paths import cached_copy, looks_local
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ def model_type(model_id: str) -> str | None:
 def _read_config(model_id: str) -> dict[str, Any]:
     if looks_local(model_id):
         path = Path(model_id).expanduser() / "config.json"
+    elif (cached := cached_copy(model_id)) and (Path(cached) / "config.json").is_file():
+        path = Path(cached) / "config.json"
     else:
         from huggingface_hub import hf_hub_download
 

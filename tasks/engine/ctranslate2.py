@@ -23,7 +23,7 @@ from typing import Any
 from tasks.engine.base import EngineOptions, LanguageTokens
 from tasks.engine.tokens import TokenCodec, load_codec, read_generation
 from tasks.errors import ModelUnavailable, UnsupportedPair
-from tasks.model_paths import looks_local, missing_folder
+from tasks.model_paths import cached_first, looks_local, missing_folder
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,10 @@ def _convert_into(target: Path, model_id: str, local: bool, quantization: str) -
     scratch = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         log.info("converting %r to CTranslate2 (%s)", model_id, quantization)
-        convert(str(Path(model_id).expanduser()) if local else model_id, scratch, quantization)
+        if local:
+            convert(str(Path(model_id).expanduser()), scratch, quantization)
+        else:
+            cached_first(model_id, lambda source: _convert_afresh(source, scratch, quantization))
         try:
             scratch.rename(target)
         except OSError:
@@ -230,6 +233,11 @@ def _convert_into(target: Path, model_id: str, local: bool, quantization: str) -
         raise ModelUnavailable(f"cannot convert {model_id}: {exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _convert_afresh(model_id: str, folder: Path, quantization: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)  # what a failed try from the cache left
+    convert(model_id, folder, quantization)
 
 
 def convert(model_id: str, folder: Path, quantization: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from tasks.engine.base import EngineOptions, LanguageTokens, is_multilingual, pick_device
 from tasks.errors import UnsupportedPair
+from tasks.model_paths import cached_first
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,14 @@ class TransformersTranslator:
         if options.threads:
             torch.set_num_threads(options.threads)
         device = pick_device(options.device)
-        tokenizer = AutoTokenizer.from_pretrained(model_id)
-        model = AutoModelForSeq2SeqLM.from_pretrained(model_id).to(device).eval()
+        tokenizer, model = cached_first(
+            model_id,
+            lambda source: (
+                AutoTokenizer.from_pretrained(source),
+                AutoModelForSeq2SeqLM.from_pretrained(source),
+            ),
+        )
+        model = model.to(device).eval()
         log.info("loaded %r on %s", model_id, device)
         return cls(tokenizer, model, device, options.num_beams)
 

@@ -4,8 +4,11 @@ never aiogram (a mistyped pair is worded by the parser it shares with the bot)."
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from cli.translate import USAGE
 from tasks.pairs import NoTarget, SameLanguage, UnknownLanguage, words
@@ -38,6 +41,40 @@ def test_translates_with_the_engine_here(model_template: str, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     folder = Path(model_template.format(src="en", tgt="ru"))
     assert done.stdout == reference_translate(folder, ["Hello world"], num_beams=2)[0] + "\n"
+
+
+def _in_hub_cache(home: Path, model_id: str, folder: Path) -> None:
+    """`folder` as the Hugging Face cache under `home` keeps a download of `model_id`."""
+    revision = "0" * 40
+    repo = home / "hub" / ("models--" + model_id.replace("/", "--"))
+    shutil.copytree(folder, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+
+
+@pytest.mark.parametrize("engine", ["auto", "transformers"])
+def test_a_downloaded_hub_model_needs_no_hub(
+    model_template: str, tmp_path: Path, engine: str
+) -> None:
+    # The default MODEL_TEMPLATE's model, downloaded earlier; now the hub is unreachable
+    # and HF_HUB_OFFLINE is not set (a server offline, or the hub down). transformers
+    # would ask the hub about each file first, retrying each for about 25 s.
+    folder = Path(model_template.format(src="en", tgt="ru"))
+    _in_hub_cache(tmp_path / "hf", "Helsinki-NLP/opus-mt-en-ru", folder)
+    done = tolmach_translate(
+        "en>ru",
+        "Hello",
+        "world",
+        ENGINE=engine,
+        HF_HOME=str(tmp_path / "hf"),
+        HF_HUB_OFFLINE="0",
+        HF_ENDPOINT="http://127.0.0.1:9",  # nothing listens there
+        MODEL_CACHE=str(tmp_path / "cache"),
+    )
+    assert done.returncode == 0, done.stderr
+    [expected] = reference_translate(folder, ["Hello world"], num_beams=2, engine=engine)
+    assert done.stdout == expected + "\n"
+    assert "127.0.0.1:9" not in done.stderr  # the hub was never asked
 
 
 def test_a_mistyped_pair_gets_the_bots_english_words(tmp_path: Path) -> None:
