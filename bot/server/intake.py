@@ -7,8 +7,9 @@ handlers had not saved their request records yet. Here the next getUpdates waits
 until every update fetched so far was handled (`bot.middlewares.dedupe` reports
 each), so a bot that dies first has confirmed nothing of that batch: the next one
 gets it again. Handling a message takes milliseconds (its record saved, its task
-sent); a handler stuck on Telegram (a long 429 wait) holds the confirmation at most
-`HOLD_AT_MOST`.
+sent). A handler whose reply waits out Telegram's flood limit in its chat (a 429) is
+not waited for: a document parked so before its record is saved is the one case a
+kill then loses. Anything else stuck holds the confirmation at most `HOLD_AT_MOST`.
 
 Inline queries are not waited for: one is worth answering only while its user still
 types (a restarted bot would answer a stale one), and each waits out a debounce.
@@ -19,16 +20,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
 log = logging.getLogger(__name__)
 HOLD_AT_MOST = 30.0
+# The update the current task handles (its handler's calls to Telegram see it).
+_HANDLING: ContextVar[int | None] = ContextVar("tolmach_handling", default=None)
 
 
 class Intake:
@@ -48,13 +53,24 @@ class Intake:
 
     def handling(self, update_id: int) -> None:
         """The current task handles this update (cancelled if the bot stops first)."""
+        _HANDLING.set(update_id)
         if (task := asyncio.current_task()) is not None:
             self._tasks[update_id] = task
 
     def taken(self, update_id: int) -> None:
         """This update was handled (or needs no waiting for)."""
-        self._open.discard(update_id)
         self._tasks.pop(update_id, None)
+        self._release(update_id)
+
+    def parked(self) -> None:
+        """The current task's handler waits out Telegram's flood limit (a 429 in its
+        chat): the batch is not held for it, or one busy chat would stall every other."""
+        if (update_id := _HANDLING.get()) is not None and update_id in self._open:
+            log.info("update %d waits out a 429; not holding the next batch for it", update_id)
+            self._release(update_id)
+
+    def _release(self, update_id: int) -> None:
+        self._open.discard(update_id)
         if not self._open:
             self._settled.set()
 
@@ -84,7 +100,11 @@ class Intake:
 
 
 class ConfirmWhenHandled(BaseRequestMiddleware):
-    """Holds each getUpdates (which confirms the batch before it) until `intake` settles."""
+    """Holds each getUpdates (which confirms the batch before it) until `intake` settles.
+
+    Registered after the retry policy (`tasks.telegram.retries`), so it sees each try of
+    a call: a handler's call answered 429 is parked, then waited out there.
+    """
 
     def __init__(self, intake: Intake) -> None:
         self.intake = intake
@@ -98,7 +118,11 @@ class ConfirmWhenHandled(BaseRequestMiddleware):
         fetching = isinstance(method, GetUpdates)
         if fetching and not await self.intake.settled():
             self.intake.give_up()
-        result = await make_request(bot, method)
+        try:
+            result = await make_request(bot, method)
+        except TelegramRetryAfter:
+            self.intake.parked()
+            raise
         if fetching:
             self.intake.fetched(u.update_id for u in cast("list[Update]", result))
         return result

@@ -118,6 +118,24 @@ def test_429_is_waited_out_and_delivered_once(
     assert len(emulator.sent_to(chat_id)) == 1
 
 
+def test_a_reply_waiting_out_a_429_holds_up_no_other_chat(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    # /help's reply meets Telegram's flood limit (retry after 5 s); a command from another
+    # chat that comes meanwhile is fetched, translated and answered before that reply.
+    emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", retry_after=5)
+    emulator.push_message(chat_id, "/help")
+    error = ("sendMessage", "Too Many Requests: retry after 5")
+    wait_until(lambda: error in emulator.errors, 30, "the 429")
+    other = chat_id + 700_000
+    emulator.push_message(other, "/translate en>ru Good morning, dear friends!")
+    [translation] = emulator.wait_for(other, timeout=60)
+    [expected] = reference(model_template, ["Good morning, dear friends!"])
+    assert translation["text"] == expected
+    [help_reply] = emulator.wait_for(chat_id, timeout=30)
+    assert float(str(translation["sent_at"])) < float(str(help_reply["sent_at"]))
+
+
 def test_blocked_user_is_dropped_and_others_still_answered(
     bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
 ) -> None:
