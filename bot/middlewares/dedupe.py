@@ -186,6 +186,7 @@ class OncePerMessage(BaseMiddleware):
 
 
 def update_key(update: Update) -> str:
+    """What makes copies of an update the same update (the suffix of its Redis keys)."""
     message = update.message or update.edited_message
     if message is not None:
         return f"{message.chat.id}:{message.message_id}:{message.edit_date or 0}"

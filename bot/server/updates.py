@@ -80,8 +80,8 @@ async def run_polling(
     bot.session.middleware(ConfirmWhenHandled(intake))
 
     async def finish_updates_in_hand() -> None:  # before Redis and the session close
-        if not await intake.settled(STOP_WAIT):
-            await intake.cancel_open()
+        await intake.settled(STOP_WAIT)
+        await intake.cancel_open()  # what is left (stuck, or waiting out a 429) drops its claim
 
     dispatcher.shutdown.register(finish_updates_in_hand)
     async with serving(app, settings.http_host, settings.metrics_port, optional=True):
