@@ -5,8 +5,6 @@ Handlers stay thin: they parse and call one method here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aiogram.types import Message, User
 
 from bot.chat.sources import Source, SourceStore
@@ -44,7 +42,7 @@ class TranslateFlow:
     ) -> None:
         """`/translate …`, possibly as a reply to the message to translate.
 
-        One request per target, in order; those `ticket` says were saved are skipped.
+        One request per target, in order (`ticket.at` each: those saved are skipped).
         """
         text, html = request.text, False
         if not text and message.reply_to_message is not None:
@@ -57,24 +55,22 @@ class TranslateFlow:
         self.policy.check_work([text], targets)  # before any of them is queued
         reply_to = message.message_id
         for index, tgt in enumerate(targets):
-            if ticket.skips(index):
-                continue
             label = tgt if len(targets) > 1 else None
             original = Source(text, request.src, html)
             await self._queue(
                 message,
                 original,
                 tgt,
+                ticket.at(index),
                 reply_to=reply_to,
                 locale=locale,
                 label=label,
-                also=ticket.marks(index),
             )
 
     async def private_text(self, message: Message, locale: str, ticket: Ticket) -> None:
         """Plain text in a private chat: into the user's language, else their second."""
         text, html = _content(message)
-        if not text or ticket.skips(0):
+        if not text:
             return
         user = await self._user_prefs(message.from_user)
         assert user.target is not None
@@ -83,11 +79,11 @@ class TranslateFlow:
             message,
             Source(text, AUTO, html),
             user.target,
+            ticket,
             reply_to=message.message_id,
             locale=locale,
             options=options,
             buttons=True,
-            also=ticket.marks(0),
         )
 
     async def group_text(
@@ -95,18 +91,18 @@ class TranslateFlow:
     ) -> None:
         """A group message while auto-translate is on: only foreign-language text."""
         text, html = _content(message)
-        if not text or chat.target is None or ticket.skips(0):
+        if not text or chat.target is None:
             return
         options = TranslateOptions(skip=list(chat.languages))
         await self._queue(
             message,
             Source(text, AUTO, html),
             chat.target,
+            ticket,
             reply_to=message.message_id,
             locale=locale,
             options=options,
             kind="auto",
-            also=ticket.marks(0),
         )
 
     async def again(
@@ -116,7 +112,7 @@ class TranslateFlow:
         source = await self.sources.load(source_id)
         if source is None:
             return False
-        if ticket.skips(0):
+        if ticket.done:
             return True
         reply_to = message.reply_to_message.message_id if message.reply_to_message else 0
         context = ReplyContext(
@@ -128,7 +124,7 @@ class TranslateFlow:
         )
         options = TranslateOptions(html=source.html)
         await self.submitter.translate(
-            context.record(), source.text, source.src, tgt, options=options, also=ticket.marks(0)
+            context.record(), source.text, source.src, tgt, options=options, also=ticket.marks()
         )
         await self.typing.start(message.chat.id)
         return True
@@ -138,6 +134,7 @@ class TranslateFlow:
         message: Message,
         original: Source,
         tgt: str,
+        ticket: Ticket,
         *,
         reply_to: int,
         locale: str,
@@ -145,8 +142,9 @@ class TranslateFlow:
         options: TranslateOptions | None = None,
         kind: str = "translate",
         buttons: bool = False,
-        also: Mapping[str, str] | None = None,
     ) -> None:
+        if ticket.done:  # queued by a bot that died before it was done with the update
+            return
         if len(original.text) > self.policy.max_chars:
             raise TextTooLong(len(original.text), self.policy.max_chars)
         if (problem := invalid_problem(original.text)) is not None:
@@ -167,7 +165,7 @@ class TranslateFlow:
             original.src,
             tgt,
             options={**(options or {}), "html": original.html},
-            also=also,
+            also=ticket.marks(),
         )
         if kind != "auto":
             await self.typing.start(message.chat.id)

@@ -98,12 +98,12 @@ class DocumentFlow:
             raise
         targets = request.targets or await self._default_target(message)
         for index, tgt in enumerate(targets):
-            if ticket.skips(index):
+            if (record := ticket.at(index)).done:
                 continue
             payload = DocumentRequest(
                 file_path=file.file_path or "", file_name=name, src=request.src, tgt=tgt
             )
-            await self._queue(message, payload, locale, ticket.marks(index))
+            await self._queue(message, payload, locale, record.marks())
         return True
 
     def _check_size(self, name: str, size: int) -> None:

@@ -11,7 +11,7 @@ was cancelled, or its process died), and takes it over. A copy of an inline quer
 dropped instead: its user has typed on.
 
 A request record saved for the update also says how many of the update's records are
-saved (`Ticket.marks`, in the record's own transaction): the bot that takes over
+saved (`Ticket.marks`, written in the record's own transaction): the bot that takes over
 skips those, so a request neither goes unanswered nor is answered twice.
 """
 
@@ -22,7 +22,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from bot.server.intake import Intake
 from tasks.client.submit import QueueUnavailable
+from tasks.connections import as_text
 
 log = logging.getLogger(__name__)
 SEEN, CLAIM = "tolmach:seen:", "tolmach:seen-claim:"
@@ -68,7 +69,8 @@ _NOT_HANDLED = (QueueUnavailable, RedisError, OSError, TelegramNetworkError)
 
 @dataclass(frozen=True)
 class Ticket:
-    """What a handler needs to save its records once: handlers get it as `ticket`.
+    """What a handler needs to save its records once: handlers get it as `ticket`, for
+    the update's first record; `at(n)` is the one for record number n (from 0).
 
     key: the update's seen key.
     saved: how many of this update's records a bot that died had saved already.
@@ -76,14 +78,20 @@ class Ticket:
 
     key: str
     saved: int = 0
+    index: int = 0
 
-    def skips(self, index: int) -> bool:
-        """The update's record number `index` (from 0) was saved before: skip it."""
-        return index < self.saved
+    def at(self, index: int) -> Ticket:
+        """The ticket of the update's record number `index`."""
+        return replace(self, index=index)
 
-    def marks(self, index: int) -> dict[str, str]:
-        """Keys to save with record number `index` (`RequestStore.save(also=...)`)."""
-        return {self.key: f"{SAVED}{index + 1}"}
+    @property
+    def done(self) -> bool:
+        """This record was saved before (by a bot that died): skip it."""
+        return self.index < self.saved
+
+    def marks(self) -> dict[str, str]:
+        """Keys to save with this record (`RequestStore.save(also=...)`)."""
+        return {self.key: f"{SAVED}{self.index + 1}"}
 
 
 class OncePerMessage(BaseMiddleware):
@@ -98,6 +106,8 @@ class OncePerMessage(BaseMiddleware):
         self.intake = intake
         self.ttl = ttl
         self.owner = uuid.uuid4().hex  # this process, in its claims
+        self._held: set[str] = set()  # the claims of the updates in hand here
+        self._keeping: asyncio.Task[None] | None = None
 
     async def __call__(
         self,
@@ -128,7 +138,9 @@ class OncePerMessage(BaseMiddleware):
         if ticket is None:
             return None
         data["ticket"] = ticket
-        keeping = asyncio.create_task(self._keep(key))
+        self._held.add(CLAIM + key)
+        if self._keeping is None or self._keeping.done():
+            self._keeping = asyncio.create_task(self._keep())
         handled = False
         try:
             result = await handler(event, data)
@@ -140,7 +152,7 @@ class OncePerMessage(BaseMiddleware):
             handled = True  # answered by the error router: resent, it would fail again
             raise
         finally:
-            keeping.cancel()
+            self._held.discard(CLAIM + key)
             await self._finish(key, handled)
 
     async def _take(self, key: str) -> Ticket | None:
@@ -153,10 +165,8 @@ class OncePerMessage(BaseMiddleware):
         keys = [SEEN + key, CLAIM + key]
         waited = False
         while True:
-            state, value = (
-                v.decode() if isinstance(v, bytes) else str(v)
-                for v in await self.redis.eval(_TAKE, 2, *keys, self.owner, CLAIM_SECONDS)
-            )
+            reply = await self.redis.eval(_TAKE, 2, *keys, self.owner, CLAIM_SECONDS)
+            state, value = map(as_text, reply)
             if state == "mine":
                 saved = int(value.removeprefix(SAVED)) if value.startswith(SAVED) else 0
                 if waited or saved:
@@ -167,12 +177,16 @@ class OncePerMessage(BaseMiddleware):
             waited = True
             await asyncio.sleep(LOOK_EVERY)
 
-    async def _keep(self, key: str) -> None:
-        """Keep the claim while a slow handler (a document's first calls) runs."""
-        while True:
+    async def _keep(self) -> None:
+        """Keep this process's claims while their handlers run (a document's first
+        calls can take seconds), all in one round trip; ends once none is held."""
+        while self._held:
             await asyncio.sleep(CLAIM_SECONDS / 3)
             with contextlib.suppress(RedisError, OSError):
-                await self.redis.eval(_KEEP, 1, CLAIM + key, self.owner, CLAIM_SECONDS)
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for claim in self._held:
+                        pipe.eval(_KEEP, 1, claim, self.owner, CLAIM_SECONDS)
+                    await pipe.execute()
 
     async def _finish(self, key: str, handled: bool) -> None:
         """Mark the update seen and drop the claim (if still ours); only drop it if it

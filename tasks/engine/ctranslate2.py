@@ -215,10 +215,8 @@ def _convert_into(target: Path, model_id: str, local: bool, quantization: str) -
     scratch = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         log.info("converting %r to CTranslate2 (%s)", model_id, quantization)
-        if local:
-            convert(str(Path(model_id).expanduser()), scratch, quantization)
-        else:
-            cached_first(model_id, lambda source: _convert_afresh(source, scratch, quantization))
+        name = str(Path(model_id).expanduser()) if local else model_id
+        cached_first(name, lambda source: _convert_afresh(source, scratch, quantization))
         try:
             scratch.rename(target)
         except OSError:
