@@ -26,8 +26,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED, CancelHandler, SkipHandler
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.types import TelegramObject, Update
+from aiogram.types import ErrorEvent, TelegramObject, Update
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -147,10 +148,21 @@ class OncePerMessage(BaseMiddleware):
             handled = True
             return result
         except (asyncio.CancelledError, *_NOT_HANDLED):
+            raise  # not marked; aiogram's ErrorsMiddleware (outside) still replies
+        except (SkipHandler, CancelHandler):
+            handled = True  # aiogram's own flow control, as its ErrorsMiddleware treats it
             raise
-        except Exception:
-            handled = True  # answered by the error router: resent, it would fail again
-            raise
+        except Exception as exc:
+            # Resent, it would fail again: the error router's reply is its answer. That
+            # reply goes out here, before the mark, so a bot killed in between answers
+            # the copy Telegram resends rather than skipping it.
+            handled = True
+            dispatcher = data["dispatcher"]
+            error = ErrorEvent(update=event, exception=exc)
+            response = await dispatcher.propagate_event("error", error, **data)
+            if response is UNHANDLED:
+                raise
+            return response
         finally:
             self._held.discard(CLAIM + key)
             await self._finish(key, handled)

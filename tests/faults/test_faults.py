@@ -302,6 +302,77 @@ def test_bot_killed_while_it_takes_messages_in(
     sent.check(stack.emulator, model_template, f"bot SIGKILLed at {moment}", True)
 
 
+def test_bot_killed_as_it_says_what_was_wrong(stack: Stack) -> None:
+    # A command the bot refuses is answered by its error router. SIGKILLed as that
+    # reply goes out (it never reaches Telegram): the update was not marked handled
+    # yet, so the restarted bot answers the copy Telegram resends. A bot that marked it
+    # first (aiogram's error middleware runs outside the once-per-message one) skipped
+    # the copy, and the user never heard back.
+    bot = stack.bot("error-reply-bot-1")
+    killed, doomed, user = threading.Event(), bot, next(_users)
+
+    def kill(ids: list[int]) -> None:
+        if not killed.is_set():
+            assert doomed.popen is not None
+            os.killpg(doomed.popen.pid, signal.SIGKILL)
+            killed.set()
+
+    try:
+        stack.emulator.on("sendMessage", kill)
+        stack.emulator.fail_next("sendMessage", 502, "Bad Gateway")  # the reply is lost
+        stack.emulator.push_message(user, "/translate en>en good morning")
+        wait_until(killed.is_set, 30, "the kill")
+        bot.stop(signal.SIGKILL)  # reaped
+        stack.emulator.on("sendMessage", None)
+        bot = stack.bot("error-reply-bot-2")
+        stack.emulator.wait_for(user, 1, 30)
+        time.sleep(1)  # a second reply would come about now
+    finally:
+        stack.emulator.on("sendMessage", None)
+        bot.stop()
+    replies = [m["text"] for m in stack.emulator.sent_to(user)]
+    assert replies == [
+        "The source and the target are the same language (en): nothing to translate."
+    ]
+
+
+def test_bot_stopped_with_a_handler_stuck_hands_its_update_on(
+    stack: Stack, model_template: str
+) -> None:
+    # SIGTERM while a handler is stuck after its request was saved: its first "typing"
+    # is answered only after a minute (the getUpdates after it held meanwhile). The bot
+    # waits up to 5 s for the update, then cancels what is left while Redis is still
+    # open: it exits in seconds, the stuck handler's claim on its update is dropped
+    # (not left to lapse, or a copy would wait for it), the update is not confirmed,
+    # and the user is answered once.
+    worker = stack.worker("stuck-worker")
+    bot = stack.bot("stuck-bot-1")
+    client, sent = stack.server.client(stack.db), Sent()
+    try:
+        sent.push(stack.emulator, next(_users), sentence(6000))  # a warm bot
+        wait_until(lambda: sent.answered(stack.emulator) == 1, 60, "first answer")
+        typing = len(stack.emulator.calls("sendChatAction"))
+        stack.emulator.delay_next("sendChatAction", 60)
+        sent.push(stack.emulator, next(_users), sentence(6001))
+        wait_until(lambda: len(stack.emulator.calls("sendChatAction")) > typing, 30, "typing")
+        assert client.keys("tolmach:seen-claim:*")  # the stuck handler's
+        stopping = time.monotonic()
+        bot.stop()
+        stopped = time.monotonic() - stopping
+        assert bot.popen is not None and bot.popen.returncode == 0, bot.tail()
+        assert client.keys("tolmach:seen-claim:*") == []
+        bot = stack.bot("stuck-bot-2")
+        wait_until(lambda: sent.answered(stack.emulator) == 2, 60, "2 answers")
+        wait_until(lambda: stack.pending() == 0, 30, "no pending replies")
+        time.sleep(1)
+    finally:
+        bot.stop()
+        worker.stop()
+    print(f"\n[figures] bot stopped in {stopped:.1f} s with a handler stuck")
+    assert 5 <= stopped < 15
+    sent.check(stack.emulator, model_template, "bot stopped with a handler stuck")
+
+
 def test_redis_restart_with_requests_before_during_and_after(
     tmp_path: Path, logdir: Path, model_template: str
 ) -> None:

@@ -360,6 +360,11 @@ class BotApiEmulator:
         with self._state.cond:
             self._state.faults[method].append(ApiError(code, description, retry_after))
 
+    def delay_next(self, method: str, seconds: float) -> None:
+        """Make the next call of `method` wait this long for its answer."""
+        with self._state.cond:
+            self._state.delays[method].append(seconds)
+
     def set_admins(self, chat_id: int, user_ids: set[int]) -> None:
         """Who is an administrator of a group (for getChatMember)."""
         with self._state.cond:

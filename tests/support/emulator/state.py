@@ -34,6 +34,7 @@ class EmulatorState:
         # Calls the bot made, injected faults per method, and each rejection.
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: dict[str, list[ApiError]] = defaultdict(list)
+        self.delays: dict[str, list[float]] = defaultdict(list)  # seconds before answering
         self.errors: list[tuple[str, str]] = []  # (method, description) of each rejection
         self.admins: dict[int, set[int]] = defaultdict(set)
         # Inline queries: pushed ids with their answer (None until answered), and when.
