@@ -99,7 +99,7 @@ def create_services(settings: Settings, bot: Bot) -> Services:
             board=board,
             max_bytes=settings.document_byte_limit,
         ),
-        intake=Intake(),
+        intake=Intake(redis),
     )
 
 

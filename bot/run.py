@@ -43,6 +43,7 @@ async def serve(settings: Settings, bot: Bot, services: Services) -> None:
     try:
         await register_commands(bot, services.phrases)
         await register_menu_button(bot, settings.webapp_url)
+        await services.intake.replay(bot, dispatcher)  # what an earlier bot left parked
         receive = run_webhook if settings.webhook_url else run_polling
         await receive(settings, bot, dispatcher, app, services.intake)
     finally:

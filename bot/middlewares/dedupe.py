@@ -32,7 +32,7 @@ from aiogram.types import ErrorEvent, TelegramObject, Update
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.server.intake import Intake
+from bot.server.intake import PARKED, Intake
 from tasks.client.submit import QueueUnavailable
 from tasks.connections import as_text
 
@@ -44,11 +44,14 @@ CLAIM_SECONDS = 5
 # Between looks at another process's claim.
 LOOK_EVERY = 0.25
 
-# KEYS: seen, claim; ARGV: this process's id, the claim's seconds.
+# KEYS: seen, claim, parked; ARGV: this process's id, the claim's seconds, update_id.
 # Returns {state, value}: {"done", ""}, {"mine", what seen said} or {"held", owner}.
 _TAKE = """
 local seen = redis.call('GET', KEYS[1])
-if seen == '1' then return {'done', ''} end
+if seen == '1' then
+  redis.call('HDEL', KEYS[3], ARGV[3])
+  return {'done', ''}
+end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then return {'mine', seen or ''} end
 return {'held', redis.call('GET', KEYS[2]) or ''}
 """
@@ -57,9 +60,13 @@ _KEEP = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
-# KEYS: seen, claim; ARGV: this process's id, the seen mark's seconds ('': not handled).
+# KEYS: seen, claim, parked; ARGV: this process's id, the seen mark's seconds ('': not
+# handled), update_id.
 _FINISH = """
-if ARGV[2] ~= '' then redis.call('SET', KEYS[1], '1', 'EX', ARGV[2]) end
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+  redis.call('HDEL', KEYS[3], ARGV[3])
+end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
@@ -122,7 +129,7 @@ class OncePerMessage(BaseMiddleware):
             # Never held back: an inline query outlives no restart (see `Intake`).
             self.intake.taken(event.update_id)
         else:
-            self.intake.handling(event.update_id)
+            self.intake.handling(event)
         try:
             return await self._once(handler, event, data)
         finally:
@@ -135,7 +142,7 @@ class OncePerMessage(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         key = update_key(event)
-        ticket = await self._take(key)
+        ticket = await self._take(key, event.update_id)
         if ticket is None:
             return None
         data["ticket"] = ticket
@@ -165,19 +172,19 @@ class OncePerMessage(BaseMiddleware):
             return response
         finally:
             self._held.discard(CLAIM + key)
-            await self._finish(key, handled)
+            await self._finish(key, event.update_id, handled)
 
-    async def _take(self, key: str) -> Ticket | None:
+    async def _take(self, key: str, update_id: int) -> Ticket | None:
         """This process's ticket for the update, or None once it was handled.
 
         A copy of an update in hand waits until it was handled (None) or its claim is
         dropped or lapses (its handler was cancelled, or its process died): then it is
         this copy's to handle.
         """
-        keys = [SEEN + key, CLAIM + key]
+        keys = [SEEN + key, CLAIM + key, PARKED]
         waited = False
         while True:
-            reply = await self.redis.eval(_TAKE, 2, *keys, self.owner, CLAIM_SECONDS)
+            reply = await self.redis.eval(_TAKE, 3, *keys, self.owner, CLAIM_SECONDS, update_id)
             state, value = map(as_text, reply)
             if state == "mine":
                 saved = int(value.removeprefix(SAVED)) if value.startswith(SAVED) else 0
@@ -200,12 +207,13 @@ class OncePerMessage(BaseMiddleware):
                         pipe.eval(_KEEP, 1, claim, self.owner, CLAIM_SECONDS)
                     await pipe.execute()
 
-    async def _finish(self, key: str, handled: bool) -> None:
+    async def _finish(self, key: str, update_id: int, handled: bool) -> None:
         """Mark the update seen and drop the claim (if still ours); only drop it if it
         was not handled: a copy Telegram resends is handled afresh."""
-        keys = [SEEN + key, CLAIM + key]
+        keys = [SEEN + key, CLAIM + key, PARKED]
+        seconds = self.ttl if handled else ""
         try:
-            await self.redis.eval(_FINISH, 2, *keys, self.owner, self.ttl if handled else "")
+            await self.redis.eval(_FINISH, 3, *keys, self.owner, seconds, update_id)
         except (RedisError, OSError) as exc:
             # The claim lapses by itself; a resent copy is handled again.
             log.warning("could not mark update %r handled: %r", key, exc)

@@ -7,9 +7,11 @@ handlers had not saved their request records yet. Here the next getUpdates waits
 until every update fetched so far was handled (`bot.middlewares.dedupe` reports
 each), so a bot that dies first has confirmed nothing of that batch: the next one
 gets it again. Handling a message takes milliseconds (its record saved, its task
-sent). A handler whose reply waits out Telegram's flood limit in its chat (a 429) is
-not waited for: a document parked so before its record is saved is the one case a
-kill then loses. Anything else stuck holds the confirmation at most `HOLD_AT_MOST`.
+sent). A handler whose call waits out Telegram's flood limit in its chat (a 429) is
+not waited for, or one busy chat would stall every other: its update is parked in
+Redis instead (`PARKED`) and confirmed, and a bot that starts handles what an earlier
+one left parked (it was killed or stopped meanwhile). Anything else stuck holds the
+confirmation at most `HOLD_AT_MOST`.
 
 Inline queries are not waited for: one is worth answering only while its user still
 types (a restarted bot would answer a stale one), and each waits out a debounce.
@@ -18,20 +20,31 @@ types (a restarted bot would answer a stale one), and each waits out a debounce.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any, cast
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 HOLD_AT_MOST = 30.0
+# update_id -> {"at": when, "update": the update}, while its handler waits out a 429;
+# `bot.middlewares.dedupe` removes an entry once its update was handled.
+PARKED = "tolmach:parked"
+# Telegram keeps an update this long for getUpdates; a parked one is as old as that.
+PARKED_FOR = 86_400
 # The update the current task handles (its handler's calls to Telegram see it).
 _HANDLING: ContextVar[int | None] = ContextVar("tolmach_handling", default=None)
 
@@ -39,9 +52,12 @@ _HANDLING: ContextVar[int | None] = ContextVar("tolmach_handling", default=None)
 class Intake:
     """The updates fetched and not yet handled, with the tasks handling them."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
         self._open: set[int] = set()
         self._tasks: dict[int, asyncio.Task[Any]] = {}
+        self._updates: dict[int, Update] = {}
+        self._replaying: set[asyncio.Task[Any]] = set()
         self._settled = asyncio.Event()
         self._settled.set()
 
@@ -51,23 +67,37 @@ class Intake:
         if self._open:
             self._settled.clear()
 
-    def handling(self, update_id: int) -> None:
+    def handling(self, update: Update) -> None:
         """The current task handles this update (cancelled if the bot stops first)."""
-        _HANDLING.set(update_id)
+        _HANDLING.set(update.update_id)
+        self._updates[update.update_id] = update
         if (task := asyncio.current_task()) is not None:
-            self._tasks[update_id] = task
+            self._tasks[update.update_id] = task
 
     def taken(self, update_id: int) -> None:
         """This update was handled (or needs no waiting for)."""
         self._tasks.pop(update_id, None)
+        self._updates.pop(update_id, None)
         self._release(update_id)
 
-    def parked(self) -> None:
+    async def park(self) -> None:
         """The current task's handler waits out Telegram's flood limit (a 429 in its
-        chat): the batch is not held for it, or one busy chat would stall every other."""
-        if (update_id := _HANDLING.get()) is not None and update_id in self._open:
-            log.info("update %d waits out a 429; not holding the next batch for it", update_id)
-            self._release(update_id)
+        chat): the batch is not held for it, or one busy chat would stall every other.
+        Its update is saved first, for the next bot if this one stops before it is
+        handled; if it cannot be saved, the batch stays held."""
+        update_id = _HANDLING.get()
+        if update_id is None or update_id not in self._open:
+            return
+        update = self._updates[update_id]
+        wire = update.model_dump(mode="json", by_alias=True, exclude_none=True)
+        entry = {"at": time.time(), "update": wire}
+        try:
+            await self.redis.hset(PARKED, str(update_id), json.dumps(entry))
+        except (RedisError, OSError) as exc:
+            log.warning("could not park update %d (%r); holding the batch for it", update_id, exc)
+            return
+        log.info("update %d waits out a 429; parked, not holding the next batch", update_id)
+        self._release(update_id)
 
     def _release(self, update_id: int) -> None:
         self._open.discard(update_id)
@@ -90,9 +120,34 @@ class Intake:
         self._open.clear()
         self._settled.set()
 
+    async def replay(self, bot: Bot, dispatcher: Dispatcher) -> list[asyncio.Task[Any]]:
+        """Handle, in the background, the updates an earlier bot parked and did not
+        finish (`OncePerMessage` skips those it did finish meanwhile); their tasks."""
+        try:
+            entries = await self.redis.hgetall(PARKED)
+        except (RedisError, OSError) as exc:
+            log.warning("could not read the parked updates (%r); they wait for the next start", exc)
+            return []
+        for field, raw in entries.items():
+            try:
+                entry = json.loads(raw)
+                if time.time() - float(entry["at"]) > PARKED_FOR:
+                    raise ValueError("older than Telegram keeps an update")
+                update = Update.model_validate(entry["update"], context={"bot": bot})
+            except (ValueError, KeyError, TypeError, ValidationError) as exc:
+                log.warning("dropping parked update %r: %s", field, exc)
+                with contextlib.suppress(RedisError, OSError):
+                    await self.redis.hdel(PARKED, field)
+                continue
+            log.info("handling update %d, parked by an earlier bot", update.update_id)
+            task = asyncio.create_task(dispatcher.feed_update(bot, update))
+            self._replaying.add(task)
+            task.add_done_callback(self._replaying.discard)
+        return list(self._replaying)
+
     async def cancel_open(self) -> None:
         """Cancel the handlers still running (the bot stops): their updates stay
-        unconfirmed, so Telegram sends them again to the next bot."""
+        unconfirmed (Telegram sends them again) or parked, for the next bot."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -121,7 +176,7 @@ class ConfirmWhenHandled(BaseRequestMiddleware):
         try:
             result = await make_request(bot, method)
         except TelegramRetryAfter:
-            self.intake.parked()
+            await self.intake.park()
             raise
         if fetching:
             self.intake.fetched(u.update_id for u in cast("list[Update]", result))

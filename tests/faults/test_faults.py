@@ -22,6 +22,7 @@ import psutil
 import pytest
 import redis
 
+from bot.server.intake import PARKED
 from tasks.client.requests import PENDING
 from tests.support.emulator import BotApiEmulator
 from tests.support.load import Sent, sentence
@@ -371,6 +372,42 @@ def test_bot_stopped_with_a_handler_stuck_hands_its_update_on(
     print(f"\n[figures] bot stopped in {stopped:.1f} s with a handler stuck")
     assert 5 <= stopped < 15
     sent.check(stack.emulator, model_template, "bot stopped with a handler stuck")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+def test_a_document_waiting_out_a_429_outlives_its_bot(stack: Stack, sig: int) -> None:
+    # A document's first reply (its status message) meets a minute's flood wait in its
+    # chat, before its request is saved. The bot does not hold the next batch for it (one
+    # busy chat would stall every other), so the update is confirmed and Telegram never
+    # sends it again; it is parked in Redis instead. The bot is killed (or stopped)
+    # meanwhile: the next one handles the parked update, and one file comes back.
+    name = signal.Signals(sig).name
+    worker = stack.worker(f"parked-worker-{name}")
+    bot = stack.bot(f"parked-bot-{name}-1")
+    client, sent, user = stack.server.client(stack.db), Sent(), next(_users)
+    confirmed: set[int] = set()
+    stack.emulator.on("confirmed", confirmed.update)
+    try:
+        sent.push(stack.emulator, next(_users), sentence(6100))  # a warm bot
+        wait_until(lambda: sent.answered(stack.emulator) == 1, 60, "first answer")
+        stack.emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 60", 60)
+        stack.emulator.push_document(
+            user, "notes.txt", b"Good morning. The weather is nice.\n", "ru"
+        )
+        update_id = int(stack.emulator.updates_pushed()[-1]["update_id"])
+        wait_until(lambda: update_id in confirmed, 30, "the document's update confirmed")
+        assert client.hkeys(PARKED) == [str(update_id).encode()]
+        bot.stop(sig)
+        bot = stack.bot(f"parked-bot-{name}-2")
+        [translated] = stack.emulator.wait_documents(user, timeout=120)
+        assert translated["file_name"] == "notes.ru.txt"
+        wait_until(lambda: client.hlen(PARKED) == 0, 30, "the parked update handled")
+        time.sleep(1)  # a second file would come about now
+        assert len(stack.emulator.documents_to(user)) == 1
+    finally:
+        stack.emulator.on("confirmed", None)
+        bot.stop()
+        worker.stop()
 
 
 def test_redis_restart_with_requests_before_during_and_after(

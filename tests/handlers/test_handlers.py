@@ -12,6 +12,7 @@ import asyncio
 import base64
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from bot import texts
 from bot.factory import Services, create_dispatcher, create_services
 from bot.i18n import Texts, create_i18n
 from bot.middlewares.dedupe import CLAIM, SEEN, update_key
+from bot.server.intake import PARKED
 from config import Settings
 from tasks.client.requests import PENDING, RequestRecord
 from tasks.contract import QUEUE_CHAT, QUEUE_INLINE
@@ -313,6 +315,27 @@ def test_an_update_a_live_replica_has_in_hand_is_left_to_it(stack: Stack) -> Non
 
     stack.loop.run_until_complete(both())
     assert stack.queued(QUEUE_CHAT) == []
+
+
+def test_updates_an_earlier_bot_parked_are_handled_at_start_once(stack: Stack) -> None:
+    # Parked while their handlers waited out a 429 (so confirmed to Telegram), then the
+    # bot died: the next one handles what was not handled, and drops what is no update.
+    fresh, handled, stale = (message(f"/translate en>ru {t}") for t in ("Hi", "Bye", "Old"))
+    run(stack, handled)  # the earlier bot finished this one before it died
+    now = time.time()
+    for update, at in ((fresh, now), (handled, now), (stale, now - 2 * 86_400)):
+        entry = {"at": at, "update": update}
+        stack.redis.hset(PARKED, str(update["update_id"]), json.dumps(entry))
+    stack.redis.hset(PARKED, "1", "{not json")
+
+    async def replay() -> None:
+        await asyncio.gather(*await stack.services.intake.replay(stack.bot, stack.dispatcher))
+
+    stack.loop.run_until_complete(replay())
+    assert sorted(args[0] for args in stack.queued_args(QUEUE_CHAT)) == ["Bye", "Hi"]
+    assert stack.redis.hlen(PARKED) == 0
+    stack.loop.run_until_complete(replay())  # nothing is left to handle again
+    assert len(stack.queued(QUEUE_CHAT)) == 2
 
 
 def test_app_without_a_page_says_so_and_with_one_offers_a_web_app_button(stack: Stack) -> None:
