@@ -163,10 +163,14 @@ class OncePerMessage(BaseMiddleware):
             # Resent, it would fail again: the error router's reply is its answer. That
             # reply goes out here, before the mark, so a bot killed in between answers
             # the copy Telegram resends rather than skipping it.
-            handled = True
             dispatcher = data["dispatcher"]
             error = ErrorEvent(update=event, exception=exc)
-            response = await dispatcher.propagate_event("error", error, **data)
+            try:
+                response = await dispatcher.propagate_event("error", error, **data)
+            except Exception:  # not cancelled: the reply failed, and would fail again
+                log.exception("the error reply to update %r failed", key)
+                response = None
+            handled = True  # only now: a stop that cancels the reply leaves it unmarked
             if response is UNHANDLED:
                 raise
             return response

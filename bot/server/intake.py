@@ -25,7 +25,6 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from contextvars import ContextVar
 from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
@@ -45,8 +44,6 @@ HOLD_AT_MOST = 30.0
 PARKED = "tolmach:parked"
 # Telegram keeps an update this long for getUpdates; a parked one is as old as that.
 PARKED_FOR = 86_400
-# The update the current task handles (its handler's calls to Telegram see it).
-_HANDLING: ContextVar[int | None] = ContextVar("tolmach_handling", default=None)
 
 
 class Intake:
@@ -55,8 +52,9 @@ class Intake:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._open: set[int] = set()
-        self._tasks: dict[int, asyncio.Task[Any]] = {}
-        self._updates: dict[int, Update] = {}
+        # The tasks handling updates, each with its update (two copies of one update
+        # may be in hand at once: one resent by Telegram, one an earlier bot parked).
+        self._handling: dict[asyncio.Task[Any], Update] = {}
         self._replaying: set[asyncio.Task[Any]] = set()
         self._settled = asyncio.Event()
         self._settled.set()
@@ -69,15 +67,13 @@ class Intake:
 
     def handling(self, update: Update) -> None:
         """The current task handles this update (cancelled if the bot stops first)."""
-        _HANDLING.set(update.update_id)
-        self._updates[update.update_id] = update
         if (task := asyncio.current_task()) is not None:
-            self._tasks[update.update_id] = task
+            self._handling[task] = update
 
     def taken(self, update_id: int) -> None:
         """This update was handled (or needs no waiting for)."""
-        self._tasks.pop(update_id, None)
-        self._updates.pop(update_id, None)
+        if (task := asyncio.current_task()) is not None:
+            self._handling.pop(task, None)
         self._release(update_id)
 
     async def park(self) -> None:
@@ -85,15 +81,16 @@ class Intake:
         chat): the batch is not held for it, or one busy chat would stall every other.
         Its update is saved first, for the next bot if this one stops before it is
         handled; if it cannot be saved, the batch stays held."""
-        update_id = _HANDLING.get()
-        if update_id is None or update_id not in self._open:
-            return
-        update = self._updates[update_id]
-        wire = update.model_dump(mode="json", by_alias=True, exclude_none=True)
-        entry = {"at": time.time(), "update": wire}
+        task = asyncio.current_task()
+        update = self._handling.get(task) if task is not None else None
+        if update is None or (update_id := update.update_id) not in self._open:
+            return  # not a handler's own call, or its batch is not held for it
         try:
-            await self.redis.hset(PARKED, str(update_id), json.dumps(entry))
-        except (RedisError, OSError) as exc:
+            # exclude_unset: what Telegram sent, without aiogram's Default placeholders
+            wire = update.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            entry = json.dumps({"at": time.time(), "update": wire})
+            await self.redis.hset(PARKED, str(update_id), entry)
+        except Exception as exc:  # never in place of the 429: the batch stays held instead
             log.warning("could not park update %d (%r); holding the batch for it", update_id, exc)
             return
         log.info("update %d waits out a 429; parked, not holding the next batch", update_id)
@@ -140,7 +137,7 @@ class Intake:
                     await self.redis.hdel(PARKED, field)
                 continue
             log.info("handling update %d, parked by an earlier bot", update.update_id)
-            task = asyncio.create_task(dispatcher.feed_update(bot, update))
+            task = asyncio.create_task(_replayed(bot, dispatcher, update))
             self._replaying.add(task)
             task.add_done_callback(self._replaying.discard)
         return list(self._replaying)
@@ -148,10 +145,17 @@ class Intake:
     async def cancel_open(self) -> None:
         """Cancel the handlers still running (the bot stops): their updates stay
         unconfirmed (Telegram sends them again) or parked, for the next bot."""
-        tasks = list(self._tasks.values())
+        tasks = list(self._handling)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _replayed(bot: Bot, dispatcher: Dispatcher, update: Update) -> None:
+    try:
+        await dispatcher.feed_update(bot, update)
+    except Exception:  # as polling does: logged, the other updates go on
+        log.exception("parked update %d failed", update.update_id)
 
 
 class ConfirmWhenHandled(BaseRequestMiddleware):

@@ -349,24 +349,29 @@ def test_bot_stopped_with_a_handler_stuck_hands_its_update_on(
     worker = stack.worker("stuck-worker")
     bot = stack.bot("stuck-bot-1")
     client, sent = stack.server.client(stack.db), Sent()
+    confirmed: set[int] = set()
+    stack.emulator.on("confirmed", confirmed.update)
     try:
         sent.push(stack.emulator, next(_users), sentence(6000))  # a warm bot
         wait_until(lambda: sent.answered(stack.emulator) == 1, 60, "first answer")
         typing = len(stack.emulator.calls("sendChatAction"))
         stack.emulator.delay_next("sendChatAction", 60)
         sent.push(stack.emulator, next(_users), sentence(6001))
+        update_id = int(stack.emulator.updates_pushed()[-1]["update_id"])
         wait_until(lambda: len(stack.emulator.calls("sendChatAction")) > typing, 30, "typing")
         assert client.keys("tolmach:seen-claim:*")  # the stuck handler's
         stopping = time.monotonic()
         bot.stop()
         stopped = time.monotonic() - stopping
         assert bot.popen is not None and bot.popen.returncode == 0, bot.tail()
-        assert client.keys("tolmach:seen-claim:*") == []
+        assert client.keys("tolmach:seen-claim:*") == [] and update_id not in confirmed
         bot = stack.bot("stuck-bot-2")
         wait_until(lambda: sent.answered(stack.emulator) == 2, 60, "2 answers")
         wait_until(lambda: stack.pending() == 0, 30, "no pending replies")
+        wait_until(lambda: update_id in confirmed, 30, "the update handed on, and handled")
         time.sleep(1)
     finally:
+        stack.emulator.on("confirmed", None)
         bot.stop()
         worker.stop()
     print(f"\n[figures] bot stopped in {stopped:.1f} s with a handler stuck")

@@ -338,6 +338,33 @@ def test_updates_an_earlier_bot_parked_are_handled_at_start_once(stack: Stack) -
     assert len(stack.queued(QUEUE_CHAT)) == 2
 
 
+def test_an_update_parked_by_its_handler_is_handled_as_telegram_sent_it(stack: Stack) -> None:
+    # A message with a link preview: aiogram fills placeholders in that Telegram did not
+    # send, and they must not break the parking (nor come back from it).
+    update = message("/translate en>ru See https://example.com")
+    update["message"]["link_preview_options"] = {"url": "https://example.com"}
+    parsed = Update.model_validate(update, context={"bot": stack.bot})
+    intake = stack.services.intake
+
+    async def parked_by_a_bot_that_then_died() -> None:
+        intake.fetched([parsed.update_id])
+        intake.handling(parsed)
+        await intake.park()  # its handler's call was answered 429
+        intake.taken(parsed.update_id)
+
+    stack.loop.run_until_complete(parked_by_a_bot_that_then_died())
+    assert stack.redis.hkeys(PARKED) == [str(parsed.update_id).encode()]
+
+    async def replay() -> None:
+        await asyncio.gather(*await intake.replay(stack.bot, stack.dispatcher))
+
+    stack.loop.run_until_complete(replay())
+    assert [args[:3] for args in stack.queued_args(QUEUE_CHAT)] == [
+        ["See https://example.com", "en", "ru"]
+    ]
+    assert stack.redis.hlen(PARKED) == 0
+
+
 def test_app_without_a_page_says_so_and_with_one_offers_a_web_app_button(stack: Stack) -> None:
     run(stack, message("/app"))
     assert stack.session.replies() == [PHRASES(texts.APP_NONE, "en")]
