@@ -37,6 +37,8 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from tasks.telegram.retries import waits_out
+
 log = logging.getLogger(__name__)
 HOLD_AT_MOST = 30.0
 # update_id -> {"at": when, "update": the update}, while its handler waits out a 429;
@@ -180,7 +182,8 @@ class ConfirmWhenHandled(BaseRequestMiddleware):
         try:
             result = await make_request(bot, method)
         except TelegramRetryAfter:
-            await self.intake.park()
+            if waits_out(method):  # else the handler goes on at once: nothing to park
+                await self.intake.park()
             raise
         if fetching:
             self.intake.fetched(u.update_id for u in cast("list[Update]", result))

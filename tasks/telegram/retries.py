@@ -54,6 +54,11 @@ _ONCE: tuple[type[TelegramMethod[Any]], ...] = (
 )
 
 
+def waits_out(method: TelegramMethod[Any]) -> bool:
+    """Whether a 429 on this call is waited out (and a failure retried) here."""
+    return not isinstance(method, _ONCE)
+
+
 class RetryTelegram(BaseRequestMiddleware):
     """Waits out 429s and retries transient failures of Telegram calls."""
 
@@ -66,7 +71,7 @@ class RetryTelegram(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, _ONCE):
+        if not waits_out(method):
             return await make_request(bot, method)
         name = type(method).__name__
         for attempt in range(self.attempts):

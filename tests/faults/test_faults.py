@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,6 +260,20 @@ def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: st
     sent.check(stack.emulator, model_template, "bot SIGKILLed after its first answer", True)
 
 
+def sigkill_once(proc: Proc) -> tuple[Callable[[list[int]], None], threading.Event]:
+    """An emulator hook that SIGKILLs `proc` (its process group) the first time it runs,
+    and the event it sets then."""
+    killed = threading.Event()
+
+    def kill(ids: list[int]) -> None:
+        if not killed.is_set():
+            assert proc.popen is not None
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+            killed.set()
+
+    return kill, killed
+
+
 @pytest.mark.parametrize("moment", ["sendChatAction", "confirmed"])
 def test_bot_killed_while_it_takes_messages_in(
     stack: Stack, model_template: str, moment: str
@@ -273,14 +287,7 @@ def test_bot_killed_while_it_takes_messages_in(
     # after the restart; every one is answered once.
     worker = stack.worker(f"intake-worker-{moment}")
     bot = stack.bot(f"intake-bot-{moment}-1")
-    sent, killed, doomed = Sent(), threading.Event(), bot
-
-    def kill(ids: list[int]) -> None:
-        if not killed.is_set():
-            assert doomed.popen is not None
-            os.killpg(doomed.popen.pid, signal.SIGKILL)
-            killed.set()
-
+    sent, (kill, killed) = Sent(), sigkill_once(bot)
     try:
         for i in range(3):  # a warm bot: its first answers out
             sent.push(stack.emulator, next(_users), sentence(5000 + i))
@@ -310,14 +317,7 @@ def test_bot_killed_as_it_says_what_was_wrong(stack: Stack) -> None:
     # first (aiogram's error middleware runs outside the once-per-message one) skipped
     # the copy, and the user never heard back.
     bot = stack.bot("error-reply-bot-1")
-    killed, doomed, user = threading.Event(), bot, next(_users)
-
-    def kill(ids: list[int]) -> None:
-        if not killed.is_set():
-            assert doomed.popen is not None
-            os.killpg(doomed.popen.pid, signal.SIGKILL)
-            killed.set()
-
+    (kill, killed), user = sigkill_once(bot), next(_users)
     try:
         stack.emulator.on("sendMessage", kill)
         stack.emulator.fail_next("sendMessage", 502, "Bad Gateway")  # the reply is lost
