@@ -22,10 +22,11 @@ and those of the API and Redis and of the load generator, which share the machin
 it; the worker's mean batch; the ceiling (the raw rate at batch N: N clients that wait
 for their answers never give a server more than N sentences at a time); and for one
 client in a closed loop, p50 minus the raw batch-1 p50. Every sentence is distinct and
-CACHE_TTL=0.
+CACHE_TTL=0. `--texts N`: each request a LibreTranslate batch of N sentences (`q` a
+list, as subtitle tools send); rates and CPU are still per sentence.
 
     python bench/api.py [--engine auto|transformers|ctranslate2] [--clients 1,8,32,64,256]
-                        [--modes closed,burst] [--set NAME=VALUE ...] [--quick]
+                        [--modes closed,burst] [--texts 1] [--set NAME=VALUE ...] [--quick]
     DEVICE=cuda python bench/api.py        # DEVICE: as the deployment reads it
 """
 
@@ -119,7 +120,8 @@ def drive(stack: Stack, meters: Meters, plan: Plan) -> Row:
         raise BenchError(f"{plan.mode}, {plan.clients} clients: {outcome.error or 'no answer'}")
     worker, others, batches, requests = (b - a for a, b in zip(before, after, strict=True))
     rate, steady = throughput(outcome, plan.mode)
-    count = len(outcome.requests)
+    rate *= plan.per_request  # sentences/s
+    count = len(outcome.requests) * plan.per_request
     p50 = statistics.median(latencies(outcome, plan.mode))
     return Row(
         plan.mode,
@@ -143,8 +145,8 @@ def plans(args: argparse.Namespace, host: str, port: int) -> list[Plan]:
             rounds = args.bursts
             if mode == "closed":
                 rounds = max(args.rounds, math.ceil(args.min_sentences / clients))
-            texts = workload.sentences(clients * rounds, offset)
-            out.append(Plan(host, port, mode, clients, rounds, texts))
+            texts = workload.sentences(clients * rounds * args.texts, offset)
+            out.append(Plan(host, port, mode, clients, rounds, texts, args.texts))
             offset += len(texts)
     return out
 
@@ -203,6 +205,13 @@ def main() -> None:
         "--min-sentences", type=int, default=256, help="closed: sentences per run, at least"
     )
     parser.add_argument("--bursts", type=int, default=3, help="burst: rounds")
+    parser.add_argument(
+        "--texts",
+        type=int,
+        default=1,
+        help="texts in each request (more than 1: a LibreTranslate batch, q a list; "
+        "issue 25's targets are for 1)",
+    )
     parser.add_argument(
         "--raw-sentences", type=int, default=256, help="sentences of each raw batched run"
     )

@@ -61,7 +61,8 @@ def report(args: argparse.Namespace, result: Result) -> None:
     )
     print(
         f"closed: each client max({args.rounds}, {args.min_sentences} / clients) requests, the "
-        f"rate after its first; burst: {args.bursts} rounds of one request per client"
+        f"rate after its first; burst: {args.bursts} rounds of one request per client; "
+        f"{args.texts} text(s) in each request"
     )
     print()
     print(
@@ -86,6 +87,9 @@ def report(args: argparse.Namespace, result: Result) -> None:
         "- where N is not a raw batch size measured"
     )
     print()
+    if args.texts != 1:
+        print(f"targets: issue 25's are for one text a request, not {args.texts}; not judged")
+        return
     for line in targets(result.rows, limit, single, best):
         print(line)
 

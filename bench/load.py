@@ -29,7 +29,9 @@ Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 @dataclass
 class Plan:
-    """What to run: `clients` connections, `rounds` requests each, sentences from `texts`."""
+    """What to run: `clients` connections, `rounds` requests each, sentences from `texts`,
+    `per_request` of them in each request (more than one: a LibreTranslate batch, `q` a
+    list, as subtitle tools send)."""
 
     host: str
     port: int
@@ -37,6 +39,7 @@ class Plan:
     clients: int
     rounds: int
     texts: list[str]
+    per_request: int = 1
 
 
 @dataclass
@@ -85,7 +88,8 @@ async def client(
 ) -> None:
     """Rounds `first`..`end` of one client, one request at a time."""
     for number in range(first, end):
-        text = plan.texts[number * plan.clients + index]
+        at = (number * plan.clients + index) * plan.per_request
+        text = plan.texts[at : at + plan.per_request]
         started = time.perf_counter()
         try:
             await asyncio.wait_for(exchange(conn, plan.host, text), REQUEST_TIMEOUT)
@@ -101,10 +105,12 @@ async def client(
         outcome.requests.append((index, number, started, time.perf_counter()))
 
 
-async def exchange(conn: Connection, host: str, text: str) -> None:
-    """One LibreTranslate `POST /translate`; raises unless translated."""
+async def exchange(conn: Connection, host: str, texts: list[str]) -> None:
+    """One LibreTranslate `POST /translate` (one text, or a batch); raises unless each
+    text was translated."""
     reader, writer = conn
-    body = json.dumps({"q": text, "source": "en", "target": "ru"}).encode()
+    q: str | list[str] = texts[0] if len(texts) == 1 else texts
+    body = json.dumps({"q": q, "source": "en", "target": "ru"}).encode()
     head = (
         f"POST /translate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -122,7 +128,8 @@ async def exchange(conn: Connection, host: str, text: str) -> None:
     if " 200 " not in status + " ":
         raise RuntimeError(f"POST /translate: {status!r}: {payload[:300]!r}")
     translated = json.loads(payload).get("translatedText")
-    if not isinstance(translated, str) or not translated:
+    each = translated if isinstance(q, list) and isinstance(translated, list) else [translated]
+    if len(each) != len(texts) or not all(isinstance(t, str) and t for t in each):
         raise RuntimeError(f"POST /translate: unexpected answer {payload[:300]!r}")
 
 
@@ -160,8 +167,8 @@ def latencies(outcome: Outcome, mode: str) -> list[float]:
 def main() -> None:
     """Read the plan from stdin, run it, print the outcome."""
     plan = Plan(**json.loads(sys.stdin.readline()))
-    if len(plan.texts) < plan.clients * plan.rounds:
-        raise SystemExit("bench.load: fewer texts than clients x rounds")
+    if len(plan.texts) < plan.clients * plan.rounds * plan.per_request:
+        raise SystemExit("bench.load: fewer texts than clients x rounds x texts per request")
     outcome = asyncio.run(run(plan))
     print(json.dumps(asdict(outcome)), flush=True)
 

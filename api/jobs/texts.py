@@ -8,6 +8,7 @@ no read of the job's meta.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -122,21 +123,36 @@ class TextJobs:
     async def _submit_parts(
         self, job_id: str, meta: dict[str, Any], texts: list[str], queue: str, html: bool
     ) -> None:
+        """Queue every part at once: their records share a round trip or two and their
+        tasks one send, so the workers see the whole job arrive and batch it (one after
+        another, 640 parts took a round trip and a send each, and reached the workers as
+        a trickle of small batches).
+
+        Raises:
+            QueueUnavailable: a part could not be queued (once every part has settled).
+        """
         src, targets = meta["source_lang"], meta["targets"]
-        # The job's meta goes in the first part's transaction.
-        also: dict[str, str | bytes] = {META + job_id: stamped(meta)}
         shape = {"texts": len(texts), "targets": targets, "src": src}
-        for tgt in targets:
-            for index, text in enumerate(texts):
-                record = RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt, **shape})
-                await self.submitter.translate(
-                    record,
+        parts = [(tgt, index, text) for tgt in targets for index, text in enumerate(texts)]
+        # The job's meta goes in the first part's transaction, the first of the round
+        # trips: no part's answer can come before it.
+        first: dict[str, str | bytes] = {META + job_id: stamped(meta)}
+        outcomes = await asyncio.gather(
+            *(
+                self.submitter.translate(
+                    RequestRecord(TEXT, {"job": job_id, "index": index, "tgt": tgt, **shape}),
                     text,
                     src,
                     tgt,
                     options={"html": html},
                     queue=queue,
                     task_id=f"{job_id}.{tgt}.{index}",
-                    also=also,
+                    also=first if n == 0 else None,
                 )
-                also = {}
+                for n, (tgt, index, text) in enumerate(parts)
+            ),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome

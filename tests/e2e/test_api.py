@@ -22,6 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
+from tasks.worker.metrics import BATCH_SIZE_KEY
 from tests.support.api_proc import ApiProc, multipart
 from tests.support.ops import json_lines
 from tests.support.procs import Proc, free_port, python
@@ -143,6 +144,23 @@ def test_libretranslate_batch_and_auto_detection(api: Api, model_template: str) 
     assert status == 200, body
     assert body["translatedText"] == [reference(model_template, t) for t in texts]
     assert [d["language"] for d in body["detectedLanguage"]] == ["en", "en"]
+
+
+def test_a_full_batch_reaches_the_workers_whole(
+    api: Api, model_template: str, redis_server: RedisServer
+) -> None:
+    # The API's largest batch (API_BATCH_LIMIT, 64 texts) into an idle worker: its parts
+    # are queued together, so the worker sees the burst and its two children split it
+    # (a few model calls). Queued one after another, each part found the worker idle with
+    # nothing behind it and was translated alone, a trickle of small batches.
+    texts = [f"Batch sentence {i} is about the weather in the city." for i in range(64)]
+    batches = redis_server.client()
+    before = float(batches.hget(BATCH_SIZE_KEY, "count") or 0)
+    status, body = api.call("POST", "/translate", {"q": texts, "source": "en", "target": "ru"})
+    calls = float(batches.hget(BATCH_SIZE_KEY, "count") or 0) - before
+    assert status == 200, body
+    assert body["translatedText"] == reference(model_template, texts)
+    assert calls <= 4, f"64 texts took {calls:.0f} model calls"
 
 
 @pytest.mark.parametrize(
