@@ -239,6 +239,7 @@ def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: st
         killed = time.time()
         bot.stop(signal.SIGKILL)
         before = sent.answered(stack.emulator)
+        in_window = taken_unmarked(stack, sent)
         bot = stack.bot("first-answer-bot-2")
         for i in range(taken, 50):
             sent.push(stack.emulator, next(_users), long_request(i))
@@ -254,10 +255,32 @@ def test_bot_killed_just_after_its_first_answer(stack: Stack, model_template: st
         f"{before} of {taken} answered"
     )
     assert 0 < killed - first < 0.5 and 0 < before < 50
+    # A kill can land while Telegram's reply to a send is on its way back (README, "Not
+    # covered"): such an answer may go out again. Seen once in a CI run, for one answer.
+    assert len(in_window) <= 2, in_window
     client = stack.server.client(stack.db)
     leftovers = client.keys("tolmach:reply:*") + client.keys("tolmach:job:*")
     assert leftovers == [] and client.zcard("tolmach:unqueued") == 0
-    sent.check(stack.emulator, model_template, "bot SIGKILLed after its first answer", True)
+    sent.check(
+        stack.emulator,
+        model_template,
+        "bot SIGKILLed after its first answer",
+        True,
+        in_window=in_window,
+    )
+
+
+def taken_unmarked(stack: Stack, sent: Sent) -> set[tuple[int, int]]:
+    """Requests (chat, message) that Telegram has an answer to while their record is
+    still in Redis: answers a killed bot sent but had not marked answered."""
+    client = stack.server.client(stack.db)
+    answered = {key for key, replies in sent.replies(stack.emulator).items() if replies}
+    waiting = set()
+    for raw in client.mget(client.keys("tolmach:reply:*") or ["-"]):
+        if raw is not None:
+            context = json.loads(raw)["context"]
+            waiting.add((int(context["chat_id"]), int(context["message_id"])))
+    return answered & waiting
 
 
 def sigkill_once(proc: Proc) -> tuple[Callable[[list[int]], None], threading.Event]:
