@@ -20,6 +20,7 @@ class ReplyContext:
     kind: "translate" answers every outcome; "auto" (group auto-translate) stays
         silent unless there is a translation; "inline" answers inline query `query_id`;
         "document" sends a translated file and edits the status message `status_id`.
+    user_id: who asked (a document: only they, or the chat's admins, may cancel it).
     source_id: the stored original, for "other language" buttons (None: no buttons).
     label: shown before the translation when one message asked for several targets
         (for a document: its file name and target language, one per line).
@@ -35,6 +36,7 @@ class ReplyContext:
     html: bool = False
     query_id: str | None = None
     status_id: int | None = None
+    user_id: int | None = None
 
     def record(self) -> RequestRecord:
         """The request record the queue client stores for this context."""

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
 from bot import texts
@@ -143,12 +143,31 @@ class DocumentFlow:
             kind="document",
             label=f"{label}\n{request['tgt']}",
             status_id=status.message_id,
+            user_id=message.from_user.id if message.from_user else None,
         )
         try:
             await self.client.submit_document(context.record(), request, task_id=task_id, also=also)
         except QueueUnavailable:
             await self.board.delete((message.chat.id, status.message_id))
             raise
+
+    async def may_cancel(self, task_id: str, chat_id: int, user_id: int) -> bool:
+        """Whether this user, pressing Cancel in this chat, may cancel the document: the
+        one who sent it, or an admin of its chat; in the chat it was sent to (a button's
+        data can be forged). True for a document no longer waiting (nothing to cancel)."""
+        record = await self.client.requests.peek(task_id)
+        if record is None:
+            return True
+        context = ReplyContext.of(record)
+        if context.chat_id != chat_id:
+            return False
+        if context.user_id is None or context.user_id == user_id:
+            return True
+        try:
+            member = await self.bot.get_chat_member(chat_id, user_id)
+        except TelegramAPIError:  # cannot tell: the sender's document stays
+            return False
+        return member.status in ("creator", "administrator")
 
     async def cancel(self, task_id: str) -> bool:
         """Cancel a document (see `QueueClient.cancel_document`) and say so in its status

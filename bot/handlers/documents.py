@@ -49,6 +49,13 @@ async def cancel_document(
     phrases: Texts,
     locale: str,
 ) -> None:
-    """The Cancel button under a status message."""
+    """The Cancel button under a status message: for the one who sent the file, or an
+    admin of the chat."""
+    chat_id = query.message.chat.id if query.message else None
+    if chat_id is None or not await documents.may_cancel(
+        callback_data.task, chat_id, query.from_user.id
+    ):
+        await query.answer(phrases(texts.DOC_NOT_YOURS, locale), show_alert=True)
+        return
     cancelled = await documents.cancel(callback_data.task)
     await query.answer(phrases(texts.CANCELLED if cancelled else texts.DOC_ALREADY_DONE, locale))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import signal
 import time
 import zipfile
@@ -184,6 +185,53 @@ def test_cancel_revokes_and_no_file_is_sent(
     assert total == 1450
     assert 0 < done <= done_at_cancel + lanes * chunk, (done_at_cancel, done, chunk)
     assert done < total, (done, total)
+
+
+def test_only_the_sender_or_an_admin_cancels_a_document(
+    bot: object, worker: Proc, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    # In a group, another member's Cancel (or a forged button from another chat) is
+    # refused with an alert and the document goes on; an admin's Cancel is taken. The
+    # worker is paused meanwhile, so the document cannot finish before the presses.
+    group, sender, other, admin = -chat_id, 9101, 9102, 9103
+    emulator.set_admins(group, {admin})
+    assert worker.popen is not None
+    os.killpg(worker.popen.pid, signal.SIGSTOP)
+    try:
+        emulator.push_document(
+            group, "mine.txt", b"Good morning.", "en>ru", user_id=sender, chat_type="supergroup"
+        )
+        [status] = emulator.wait_for(group)
+        _press_cancel(emulator, redis_server, group, status, chat_id, other, admin)
+    finally:
+        os.killpg(worker.popen.pid, signal.SIGCONT)
+    time.sleep(2)  # a file would be sent about now
+    assert emulator.documents_to(group) == []
+
+
+def _press_cancel(
+    emulator: BotApiEmulator,
+    redis_server: RedisServer,
+    group: int,
+    status: dict,
+    chat_id: int,
+    other: int,
+    admin: int,
+) -> None:
+    [[button]] = status["reply_markup"]["inline_keyboard"]
+    task_id = CancelDocument.unpack(button["callback_data"]).task
+    refused = PHRASES(texts.DOC_NOT_YOURS, "en")
+    emulator.push_callback(group, status, button["callback_data"], user_id=other)
+    emulator.push_callback(chat_id, status | {"chat": {"id": chat_id, "type": "private"}},
+                           button["callback_data"], user_id=chat_id)  # fmt: skip
+    alerts = lambda: [  # noqa: E731
+        c for _, c in emulator.calls("answerCallbackQuery") if c.get("text") == refused
+    ]
+    wait_until(lambda: len(alerts()) == 2, 30, "two refusals")
+    assert redis_server.client().exists(f"tolmach:reply:{task_id}")  # still waiting
+    emulator.push_callback(group, status, button["callback_data"], user_id=admin)
+    cancelled = PHRASES(texts.DOC_CANCELLED, "en", name="mine.txt")
+    wait_until(lambda: _text(emulator, group, status) == cancelled, 30, "cancelled status")
 
 
 def test_a_worker_dying_mid_document_still_gives_one_file(
