@@ -139,3 +139,8 @@ class Delivery:
                 )
         except TelegramForbiddenError:
             log.info("chat %r blocked the bot; answer dropped", context.chat_id)
+        except TelegramBadRequest as exc:
+            # Refused for good (the bot lost its rights in the chat, the chat is gone):
+            # sent again at every sweep, it would be refused again for a day, and the
+            # pieces before it sent each time.
+            log.warning("chat %r refused the answer (%s); dropped", context.chat_id, exc.message)

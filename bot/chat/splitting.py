@@ -16,21 +16,33 @@ _BOUNDARIES = (
 
 
 def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Cut `text` into pieces of at most `limit` characters, none empty.
+    """Cut `text` into pieces of at most `limit` characters as Telegram counts them
+    (UTF-16 code units: an emoji or another character outside the BMP counts two),
+    none empty.
 
     Pieces end at the best boundary found in their second half; a text with no
     boundary at all is cut hard at the limit.
     """
     pieces: list[str] = []
     rest = text.strip()
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
+    while (fit := _fits(rest, limit)) < len(rest):
+        cut = _cut_point(rest, fit)
         head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
         if head:
             pieces.append(head)
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def _fits(text: str, limit: int) -> int:
+    """How many characters of `text`, from its start, fit in `limit` UTF-16 units."""
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
 
 
 def _cut_point(text: str, limit: int) -> int:

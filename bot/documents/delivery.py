@@ -7,7 +7,11 @@ import posixpath
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+)
 from aiogram.types import BufferedInputFile, ReplyParameters
 from redis.asyncio import Redis
 
@@ -80,6 +84,10 @@ class DocumentDelivery:
             )
         except TelegramForbiddenError:
             log.info("chat %r blocked the bot; document dropped", context.chat_id)
+        except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
+            # Refused for good: tried again at every sweep, it would be refused for a day.
+            log.warning("chat %r refused the document (%s)", context.chat_id, exc.message)
+            await self.board.finish(context, self.phrases(texts.INTERNAL, context.locale))
         await answered()  # Telegram took it: marked before the clean-up below
         await self.redis.delete(str(result["key"]))
         if context.status_id is not None:

@@ -185,6 +185,26 @@ def test_ten_thousand_characters_come_back_in_several_valid_messages(
     no_rejections(emulator)
 
 
+def test_an_answer_telegram_refuses_for_good_is_dropped_not_resent(
+    bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    # A 400 (here the bot lost its right to write in the chat) is final: the request is
+    # marked answered at once, not handed back to be sent again at every sweep for a day
+    # (each time refused again, and the pieces of a long answer before it sent again).
+    refused = "Bad Request: not enough rights to send text messages to the chat"
+    emulator.fail_next("sendMessage", 400, refused)
+    emulator.push_message(chat_id, f"/translate en>ru {ENGLISH}")
+    client = redis_server.client()
+
+    def sent() -> list[dict[str, object]]:
+        return [c for _, c in emulator.calls("sendMessage") if str(c["chat_id"]) == str(chat_id)]
+
+    wait_until(lambda: bool(sent()), 60, "the answer sent")
+    wait_until(lambda: client.zcard(PENDING) == 0, 5, "the request marked answered")
+    assert len(sent()) == 1
+    emulator.errors.remove(("sendMessage", refused))  # refused on purpose
+
+
 def test_html_looking_text_and_formatting(
     bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
 ) -> None:
