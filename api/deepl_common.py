@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import languages
@@ -19,6 +19,7 @@ from api.deps import Gate, GuardDep
 from api.fields import request_fields
 from api.guard import Guard
 from api.jobs import ApiJobs
+from api.responses import SafeJSONResponse
 from tasks.catalog import Catalog, reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -59,7 +60,8 @@ def error_response(request: Request, exc: StarletteHTTPException) -> Response | 
     body: dict[str, Any] = {"message": exc.detail}
     if dialect == DEEPLX:
         body = {"code": exc.status_code, **body}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    # Safe: a message may quote the caller's input, lone surrogates included.
+    return SafeJSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def dialect(request: Request) -> None:

@@ -41,7 +41,10 @@ async def accept_file(
             429 (the caller holds its share of files), 503 (queue down, or no room
             for files).
     """
-    name = posixpath.basename(file.filename or "document")
+    # Valid text, whatever the multipart part said (a lone surrogate would break the
+    # download's header later).
+    raw = (file.filename or "document").encode("utf-8", "replace").decode("utf-8")
+    name = posixpath.basename(raw) or "document"
     extension = posixpath.splitext(name)[1].lower()
     if extension not in supported_extensions():
         known = ", ".join(sorted(e.lstrip(".") for e in supported_extensions()))
@@ -98,7 +101,7 @@ def _files_full(services: ApiServices, exc: FilesFull) -> HTTPException:
 
 def file_response(name: str, data: bytes) -> Response:
     """A download of `data` named `name` (any script: RFC 6266's UTF-8 form)."""
-    disposition = f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+    disposition = f"attachment; filename*=UTF-8''{quote(name, safe='', errors='replace')}"
     return Response(
         data, media_type="application/octet-stream", headers={"Content-Disposition": disposition}
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 # Pairs without a model of their own are translated through this language.
 PIVOT = "en"
@@ -135,7 +135,7 @@ def known_names() -> list[str]:
     return list(_aliases())
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: `raw` is anyone's input
 def suggest(raw: str) -> str | None:
     """The closest language name or code to a misspelling, for "did you mean"."""
     close = difflib.get_close_matches(raw.strip().lower(), known_names(), n=1, cutoff=0.6)

@@ -356,6 +356,14 @@ def test_api_keys_are_required_and_rate_limited(
         LibreTranslate(guarded.base).translate("Hello", "en", "ru")
     with pytest.raises(ForbiddenError, match="Invalid API key"):
         LibreTranslate(guarded.base, api_key="not-a-key").translate("Hello", "en", "ru")
+    # A key that is not valid text is no key (it failed the lookup with a 500).
+    raw = b'{"q": "Hi", "source": "en", "target": "ru", "api_key": "\\ud800"}'
+    request = urllib.request.Request(
+        guarded.base + "/translate", raw, {"Content-Type": "application/json"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403 and b"Invalid API key" in refused.value.read()
     key = keys(stack_env, "add", "--per-minute", "6")
     # Listed by id, stored as a digest: nothing in Redis or the listing works as a key.
     listed = keys(stack_env, "list")

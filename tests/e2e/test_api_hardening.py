@@ -52,6 +52,47 @@ def test_a_lone_surrogate_fails_alone_in_a_burst(api: ApiProc, model_template: s
         assert "surrogate" in str(answer["error"]) or "control character" in str(answer["error"])
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "shape"),
+    [
+        ("/v2/translate", '{"text": ["Hi"], "target_lang": "\\ud800"}', {"message"}),
+        (
+            "/v2/translate",
+            '{"text": ["Hi"], "source_lang": "\\udfff", "target_lang": "RU"}',
+            {"message"},
+        ),
+        ("/translate", '{"text": "Hi", "target_lang": "\\ud800"}', {"code", "message"}),
+    ],
+)
+def test_a_lone_surrogate_in_a_deepl_language_is_a_400_in_its_dialect(
+    api: ApiProc, path: str, body: str, shape: set[str]
+) -> None:
+    # The error quotes the language as sent: it used to fail rendering (500).
+    status, _, answer = api.request(
+        "POST", path, body.encode(), {"Content-Type": "application/json"}
+    )
+    assert status == 400 and set(answer) == shape, (status, answer)
+
+
+def test_a_file_name_with_a_lone_surrogate_is_translated_and_downloaded(api: ApiProc) -> None:
+    # A multipart part may declare a charset that decodes "\ud800" to a lone surrogate.
+    body = (
+        b'--bnd\r\nContent-Disposition: form-data; name="target_lang"\r\n\r\nru\r\n'
+        b'--bnd\r\nContent-Disposition: form-data; name="source_lang"\r\n\r\nen\r\n'
+        b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="\\ud800.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nGood morning.\r\n--bnd--\r\n"
+    )
+    content_type = "multipart/form-data; boundary=bnd; charset=unicode_escape"
+    status, _, accepted = api.request(
+        "POST", "/api/translate_file_async", body, {"Content-Type": content_type}
+    )
+    assert status == 202, (status, accepted)
+    status, _, done = api.request("GET", f"/api/result/{accepted['task_id']}?wait=60")
+    assert status == 200 and done["status"] == "completed", done
+    status, headers, _ = api.request("GET", done["result"]["download_url"])
+    assert status == 200 and "attachment" in headers["content-disposition"], (status, headers)
+
+
 def _api_records(redis_server: RedisServer) -> set[bytes]:
     # Keys, not a count: an earlier test's answered requests may still be dropping theirs.
     return set(redis_server.client().keys("tolmach:api:reply:*"))

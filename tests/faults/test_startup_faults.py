@@ -7,13 +7,16 @@ for an outage, waits with one line per attempt), never a traceback; for `python 
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
+import redis as redis_client
 
 from bot.server.startup import TOKEN_REJECTED, short_reason
 from config import Settings
 from tasks.worker.startup import missing_model_path, template_root
+from tests.support.api_proc import ApiProc
 from tests.support.emulator import BotApiEmulator
 from tests.support.procs import Proc, free_port, python, wait_until
 from tests.support.stack import TOKEN, RedisServer, process_env, redis_proc, worker_proc
@@ -256,3 +259,38 @@ def test_short_reason_names_the_cause() -> None:
         assert short_reason(outer) == "connection refused"
     assert short_reason(TimeoutError()) == "timed out"
     assert short_reason(ValueError("first line\nsecond")) == "first line"
+
+
+@e2e
+def test_api_health_says_redis_is_gone_within_seconds(
+    model_template: str, logdir: Path, tmp_path: Path
+) -> None:
+    # A probe (a load balancer's, Kubernetes') waits a few seconds: /health must answer
+    # 503 within them, not after the Redis client's minute of retries.
+    port, url = closed_url("redis")
+    env = process_env(url, model_template, "http://127.0.0.1:9")
+    redis = redis_proc("redis-health", port, tmp_path, logdir, env=env).start()
+    api = ApiProc("api-health", env, logdir)
+    try:
+        wait_until(lambda: _pings(url), 30, "Redis up")
+        api.start()
+        assert _health(api)[0] == 200
+        redis.stop()
+        started = time.monotonic()
+        status, took = _health(api)[0], time.monotonic() - started
+        assert status == 503 and took < 5, (status, took)
+    finally:
+        api.stop()
+        redis.stop()
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis_client.Redis.from_url(url).ping())
+    except redis_client.RedisError:
+        return False
+
+
+def _health(api: ApiProc) -> tuple[int, object]:
+    status, _, answer = api.request("GET", "/health", timeout=90)
+    return status, answer

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tasks import languages as language_table
-from tasks.languages import LANGUAGES, resolve
+from tasks.languages import LANGUAGES, resolve, suggest
 from tasks.pairs import (
     AUTO,
     NoTarget,
@@ -135,3 +135,12 @@ def test_errors_in_plain_english(error: PairError, expected: str) -> None:
     """`tolmach translate` prints these; the bot words them through its catalogs."""
     text = words(error)
     assert text.startswith(expected) and "{" not in text
+
+
+def test_suggestions_kept_for_misspellings_are_bounded() -> None:
+    # Anyone's input reaches `suggest` (a command's first word, an API's language): its
+    # cache must not grow with every new string.
+    for i in range(3000):
+        suggest(f"notalanguage{i}")
+    assert suggest.cache_info().currsize <= 1024
+    assert suggest("russain") == "russian"
