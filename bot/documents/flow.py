@@ -97,6 +97,8 @@ class DocumentFlow:
             self._check_size(name, max(document.file_size or 0, self.max_bytes + 1))
             raise
         targets = request.targets or await self._default_target(message)
+        # As for a text: at most MAX_TARGETS (a caption of 1,024 characters names ~340).
+        self.client.admission.policy.check_work([], targets)
         for index, tgt in enumerate(targets):
             if (record := ticket.at(index)).done:
                 continue

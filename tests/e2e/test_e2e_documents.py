@@ -187,6 +187,19 @@ def test_cancel_revokes_and_no_file_is_sent(
     assert done < total, (done, total)
 
 
+def test_a_caption_naming_too_many_languages_is_refused_whole(
+    bot: object, emulator: BotApiEmulator, chat_id: int
+) -> None:
+    # MAX_TARGETS (10) holds for a document as for a text: eleven targets get one reply
+    # and no status message (each was a document task of its own).
+    targets = "ru,de,fr,es,it,pl,uk,cs,nl,sv,fi"
+    emulator.push_document(chat_id, "many.txt", b"Good morning.", f"en>{targets}")
+    [reply] = emulator.wait_for(chat_id)
+    assert reply["text"] == PHRASES(texts.TOO_MUCH_WORK, "en")
+    time.sleep(1)
+    assert len(emulator.sent_to(chat_id)) == 1
+
+
 def test_only_the_sender_or_an_admin_cancels_a_document(
     bot: object, worker: Proc, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
 ) -> None:
