@@ -72,7 +72,9 @@ class InlineFlow:
         except PairError:
             request = None
         if request is None or not request.text:
-            await self.answers.answer(query.id, [self._help(locale)], personal=False)
+            # Personal: the help is in the user's language, and Telegram would show one
+            # user's to everyone typing the same query for the cache's five minutes.
+            await self.answers.answer(query.id, [self._help(locale)], personal=True)
             return
         # Requested targets first, then the user's usual ones (never the source).
         usual = await self._usual_targets(query)

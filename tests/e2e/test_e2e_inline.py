@@ -72,6 +72,7 @@ def test_empty_query_gets_the_help_article(
         answer = emulator.wait_inline(emulator.push_inline(chat_id + 1000, query))
         [article] = answer["results"]
         assert article["id"] == "help" and article["title"] == texts.INLINE_HELP_TITLE
+        assert answer["is_personal"] is True  # in each user's own language
         time.sleep(0.4)
     no_rejections(emulator)
 
