@@ -47,9 +47,10 @@ async def translate_async(
         )
     src = languages.source(body.source_lang)
     targets = list(dict.fromkeys(languages.target(t) for t in body.target_langs))
-    caller = await gate.admit(body.texts, src=src, targets=targets)
+    # Before admission: a refused request must not spend the key's month.
     if any(not text.strip() for text in body.texts):
         raise HTTPException(400, "texts: every text must have characters to translate")
+    caller = await gate.admit(body.texts, src=src, targets=targets)
     try:
         job_id = await jobs.submit(
             body.texts,

@@ -199,6 +199,10 @@ def test_keys_and_the_monthly_quota_in_every_dialect(
         translator = sdk(guarded, key)
         usage = translator.get_usage()
         assert (usage.character.count, usage.character.limit) == (0, 60)
+        # A request refused for what it asks spends nothing.
+        blank = {"texts": ["x" * 30, "   "], "target_langs": ["ru"]}
+        status, _ = guarded.post_json("/api/translate_async", blank, {"X-API-Key": key})
+        assert status == 400 and translator.get_usage().character.count == 0
         translator.translate_text(TEXTS[0], target_lang="RU")  # 24 characters
         body = {"text": "Hello there", "target_lang": "RU"}  # 11 more, as DeepLX's token
         assert guarded.post_json("/translate?token=" + key, body)[0] == 200
