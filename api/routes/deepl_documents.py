@@ -3,7 +3,9 @@ result (`/v2/document/{id}/result`), on the API's document jobs (every format To
 translates, with the same limits).
 
 A document's `document_key` is a secret handed out with its id; only its digest is
-kept, and status and result answer only to it.
+kept, and status and result answer only to it. Its `document_id` is not the job's id:
+the job's own routes (`/api/result`, `/api/file`, `/download_file`) answer to that id
+alone, and a `document_id` is seen in access logs and URLs, where its key is not.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hmac
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -43,16 +46,26 @@ async def upload(request: Request, services: ServicesDep) -> dict[str, str]:
     known = common.served(await common.catalog(services.guard))
     src = common.our_code(source, known) if source.strip() else "auto"
     job_id = await accept_file(services, caller, file, src, common.our_code(target, known))
-    key = secrets.token_urlsafe(24)
-    record = {"digest": _digest(key), "accepted": time.time()}
-    await services.redis.set(_DOCUMENT + job_id, json.dumps(record), ex=services.settings.reply_ttl)
-    return {"document_id": job_id, "document_key": key}
+    document_id, key = secrets.token_hex(16).upper(), secrets.token_urlsafe(24)
+    record = {"digest": _digest(key), "accepted": time.time(), "job": job_id}
+    await services.redis.set(
+        _DOCUMENT + document_id, json.dumps(record), ex=services.settings.reply_ttl
+    )
+    return {"document_id": document_id, "document_key": key}
+
+
+@dataclass(frozen=True)
+class Document:
+    """A DeepL document its caller holds the key to: its job, and when it was accepted."""
+
+    job: str
+    accepted: float
 
 
 async def accepted(
     document_id: str, params: common.FieldsDep, gate: common.GateDep, redis: RedisDep
-) -> float:
-    """When the document was accepted, for a caller with its key.
+) -> Document:
+    """The document, for a caller with its key.
 
     Raises:
         HTTPException: 403 (the API key), 404 (no such document, or another key).
@@ -67,24 +80,24 @@ async def accepted(
         or not hmac.compare_digest(record["digest"], _digest(given))
     ):
         raise HTTPException(404, "Document not found.")
-    return float(record["accepted"])
+    return Document(str(record["job"]), float(record["accepted"]))
 
 
-AcceptedDep = Annotated[float, Depends(accepted)]
+AcceptedDep = Annotated[Document, Depends(accepted)]
 
 
 @router.post("/document/{document_id}")
-async def status(document_id: str, since: AcceptedDep, jobs: JobsDep) -> dict[str, Any]:
+async def status(document_id: str, document: AcceptedDep, jobs: JobsDep) -> dict[str, Any]:
     """Where the document stands: `queued`, `translating` (with `seconds_remaining`),
     `done` or `error`."""
-    found = await jobs.status(document_id)
+    found = await jobs.status(document.job)
     if found is None:
         raise HTTPException(404, "Document not found.")
     answer: dict[str, Any] = {"document_id": document_id, "status": STATES[found["status"]]}
     progress = found.get("progress")
     if isinstance(progress, dict) and progress.get("done"):
         # The pace so far, for what is left: an estimate, as DeepL's is.
-        elapsed = time.time() - since
+        elapsed = time.time() - document.accepted
         left = progress["total"] - progress["done"]
         answer["seconds_remaining"] = max(1, round(elapsed * left / progress["done"]))
     if found["status"] == "failed":
@@ -92,16 +105,16 @@ async def status(document_id: str, since: AcceptedDep, jobs: JobsDep) -> dict[st
     return answer
 
 
-@router.post("/document/{document_id}/result", dependencies=[Depends(accepted)])
-async def result(document_id: str, jobs: JobsDep) -> Response:
+@router.post("/document/{document_id}/result")
+async def result(document: AcceptedDep, jobs: JobsDep) -> Response:
     """The translated file (kept a short while after this, then deleted)."""
-    found = await jobs.status(document_id)
+    found = await jobs.status(document.job)
     if found is not None and found["status"] == "failed":
         raise HTTPException(400, f"Document translation failed: {found['error']['message']}")
-    file = await jobs.file(document_id)
+    file = await jobs.file(document.job)
     if file is None:
         raise HTTPException(503, "Document not ready.")
-    await jobs.downloaded(document_id)
+    await jobs.downloaded(document.job)
     return file_response(*file)
 
 

@@ -113,6 +113,16 @@ def test_the_deepl_sdk_translates_a_docx(api: ApiProc, model_template: str, tmp_
     # The handle answers only with its key.
     status_code, answer = api.post_json("/v2/document/" + "0" * 32, {"document_key": "nope"})
     assert (status_code, answer) == (404, {"message": "Document not found."})
+    # Its id alone opens nothing on the job routes (it used to be the job's id: status,
+    # cancel and download there needed no key).
+    handle = translator.translate_document_upload(
+        source.getvalue(), source_lang="EN", target_lang="RU", filename="again.docx"
+    )
+    translator.translate_document_wait_until_done(handle)
+    for path in ("/api/result/", "/api/file/", "/download_file/"):
+        status_code, _, _ = api.request("GET", path + handle.document_id)
+        assert status_code in (400, 404), (path, status_code)
+    assert translator.translate_document_get_status(handle).done
 
 
 def test_deeplx_as_pot_app_sends_it_beside_libretranslate(
