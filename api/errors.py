@@ -15,6 +15,9 @@ from api import deepl_common
 from api.responses import SafeJSONResponse
 from tasks.client.admission import QueueFull, Refused
 
+# Seconds a client is asked to wait while Redis is away (a restart or a failover).
+REDIS_RETRY_AFTER = 10
+
 
 def install(app: FastAPI) -> None:
     """Register the handlers on `app`."""
@@ -28,7 +31,11 @@ def install(app: FastAPI) -> None:
 async def _redis_down(request: Request, exc: Exception) -> Response:
     """Redis away: a clear 503 in the API's shape, not a traceback."""
     error = "the translation service is unavailable right now; try again later"
-    return SafeJSONResponse({"error": error, "detail": error}, status_code=503)
+    headers = {"Retry-After": str(REDIS_RETRY_AFTER)}
+    shaped = deepl_common.error_response(request, HTTPException(503, error, headers=headers))
+    if shaped is not None:
+        return shaped  # DeepL's or DeepLX's shape: their clients read `message`
+    return SafeJSONResponse({"error": error, "detail": error}, status_code=503, headers=headers)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
