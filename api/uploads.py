@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+from typing import TypedDict
 from urllib.parse import quote
 
 from fastapi import HTTPException
@@ -97,6 +98,19 @@ def _files_full(services: ApiServices, exc: FilesFull) -> HTTPException:
         "The server holds as many files as it may right now; try again in a few minutes",
         headers={"Retry-After": str(RETRY_FILES)},
     )
+
+
+# A document upload is one file and a few fields. Starlette keeps each part under 1 MB
+# in memory and allows 1,000 of them: 999 small "files" in one body were all held in
+# RAM before any limit of ours saw them.
+class FormLimits(TypedDict, total=False):
+    """Starlette's `Request.form` limits (FastAPI's `form_limits` has the same keys)."""
+
+    max_files: int
+    max_fields: int
+
+
+FORM_LIMITS: FormLimits = {"max_files": 1, "max_fields": 16}
 
 
 def file_response(name: str, data: bytes) -> Response:

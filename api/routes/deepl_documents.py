@@ -24,7 +24,7 @@ from starlette.datastructures import UploadFile
 
 from api import deepl_common as common
 from api.deps import JobsDep, RedisDep, ServicesDep
-from api.uploads import accept_file, file_response
+from api.uploads import FORM_LIMITS, accept_file, file_response
 
 router = APIRouter(tags=["deepl"], dependencies=[Depends(common.dialect)])
 _DOCUMENT = "tolmach:api:deepl:document:"
@@ -35,7 +35,7 @@ STATES = {"pending": "queued", "progress": "translating", "completed": "done", "
 @router.post("/document")
 async def upload(request: Request, services: ServicesDep) -> dict[str, str]:
     """A multipart `file` into `target_lang` (from `source_lang`, or detected)."""
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise HTTPException(400, "Parameter 'file' not specified.")

@@ -9,12 +9,16 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import Response
 
 from api.deps import GateDep, JobsDep, ServicesDep, owner
-from api.uploads import accept_file, file_response
+from api.uploads import FORM_LIMITS, accept_file, file_response
 
 router = APIRouter(prefix="/api", tags=["documents"])
 
 
-@router.post("/translate_file_async", status_code=202)
+@router.post(
+    "/translate_file_async",
+    status_code=202,
+    form_limits={"max_files": FORM_LIMITS["max_files"], "max_fields": FORM_LIMITS["max_fields"]},
+)
 async def translate_file_async(
     file: Annotated[UploadFile, File()],
     target_lang: Annotated[str, Form()],

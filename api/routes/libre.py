@@ -19,7 +19,7 @@ from api import languages
 from api.deps import Gate, GuardDep, JobsDep, ServicesDep, SettingsDep
 from api.fields import request_fields
 from api.routes import deepl, deeplx
-from api.uploads import accept_file, file_response
+from api.uploads import FORM_LIMITS, accept_file, file_response
 from tasks.catalog import reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -184,7 +184,7 @@ async def suggest() -> dict[str, bool]:
 @router.post("/translate_file")
 async def translate_file(request: Request, services: ServicesDep) -> dict[str, str]:
     """A document (multipart `file`, `source`, `target`): the translated file's URL."""
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise HTTPException(400, "Invalid request: missing file parameter")

@@ -93,6 +93,25 @@ def test_a_file_name_with_a_lone_surrogate_is_translated_and_downloaded(api: Api
     assert status == 200 and "attachment" in headers["content-disposition"], (status, headers)
 
 
+@pytest.mark.parametrize("path", ["/api/translate_file_async", "/translate_file", "/v2/document"])
+def test_an_upload_of_many_files_is_refused_before_it_is_held(api: ApiProc, path: str) -> None:
+    # One document a request: a body of 200 small "files" (each would be kept in memory)
+    # is a 400, not read into RAM part by part.
+    fields = b"".join(
+        b'--bnd\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % pair
+        for pair in ((b"target_lang", b"RU"), (b"target", b"ru"), (b"source", b"en"))
+    )
+    files = b"".join(
+        b'--bnd\r\nContent-Disposition: form-data; name="file"; filename="f%d.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n%s\r\n" % (i, b"x" * 1000)
+        for i in range(200)
+    )
+    body = fields + files + b"--bnd--\r\n"
+    headers = {"Content-Type": "multipart/form-data; boundary=bnd"}
+    status, _, answer = api.request("POST", path, body, headers)
+    assert status == 400 and "files" in json.dumps(answer).lower(), (status, answer)
+
+
 def _api_records(redis_server: RedisServer) -> set[bytes]:
     # Keys, not a count: an earlier test's answered requests may still be dropping theirs.
     return set(redis_server.client().keys("tolmach:api:reply:*"))
