@@ -66,7 +66,9 @@ class Limiter:
         if not wait:
             return
         seconds = max(1, math.ceil(float(wait)))
-        who = f"u:{user_id}" if user_id is not None else f"c:{chat_id}"
+        # In a group the notice goes once per chat, whoever is refused: each member
+        # told in turn would flood the chat the limit protects.
+        who = f"u:{user_id}" if user_id is not None and not group else f"c:{chat_id}"
         raise RateLimited(seconds, await self.first_notice(who, seconds))
 
     async def _check_queue(self, user_id: int | None) -> None:

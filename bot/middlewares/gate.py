@@ -13,12 +13,14 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, TryLater
 from bot.limits import Limiter
 from tasks.client.access import AllowList
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 COSTLY = {"costly": True}
+# Work nobody asked for (group auto-translate): refused in silence, never with a reply.
+UNASKED = {"costly": True, "unasked": True}
 
 
 class Gate(BaseMiddleware):
@@ -51,7 +53,17 @@ class Throttle(BaseMiddleware):
             user: User | None = data.get("event_from_user")
             chat: Chat | None = data.get("event_chat")
             group = chat is not None and chat.type in ("group", "supergroup")
-            await self.limiter.admit(user.id if user else None, chat.id if chat else None, group)
+            # Anonymous admins, channels and their automatic forwards all come "from" one
+            # of Telegram's service accounts: each is limited as the chat it speaks for,
+            # or one group's flood would silence every other group's.
+            sender: Chat | None = getattr(event, "sender_chat", None)
+            who = sender.id if sender is not None else user.id if user else None
+            try:
+                await self.limiter.admit(who, chat.id if chat else None, group)
+            except TryLater:
+                if get_flag(data, "unasked"):
+                    return None  # nobody asked: nothing to say, and nothing queued
+                raise
         return await handler(event, data)
 
 

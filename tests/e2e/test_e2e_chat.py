@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 
 import pytest
 
@@ -162,8 +163,16 @@ def test_group_settings_admins_only_and_auto_translate(
     assert translated["text"] == reference(
         model_template, reference(model_template, GERMAN, "de", "en")
     )
+    # Auto-translate speaks only when it has a translation: a message too long for it
+    # (MAX_TEXT_CHARS) is left alone, not answered with a refusal.
+    emulator.push_message(group, GERMAN + " " + "Wort " * 2500, user_id=member, **kw)
+    emulator.push_message(group, "/help", user_id=member, **kw)  # the one answer expected
+    emulator.wait_for(group, 5)
     settled(redis_server)
-    assert len(emulator.sent_to(group)) == 4
+    time.sleep(1)  # a refusal would come about now
+    got = [m.get("text", "") for m in emulator.sent_to(group)]
+    too_long = texts.TEXT_TOO_LONG.split("{")[0]
+    assert len(got) == 5 and not any(t.startswith(too_long) for t in got), got
 
 
 def test_ten_thousand_characters_come_back_in_several_valid_messages(

@@ -29,7 +29,7 @@ from tests.support.stack import (
     start_worker,
 )
 
-ALLOWED_USER, ALLOWED_GROUP = 501, -600
+ALLOWED_USER, ALLOWED_GROUP, OTHER_GROUP = 501, -600, -602
 RATES = Rates(user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3)
 DEFAULTS = Settings()
 
@@ -171,7 +171,7 @@ def limited(
         "RATE_CHAT_PER_MINUTE": "1",
         "RATE_CHAT_BURST": "3",
         "ALLOWED_USERS": str(ALLOWED_USER),
-        "ALLOWED_CHATS": str(ALLOWED_GROUP),
+        "ALLOWED_CHATS": f"{ALLOWED_GROUP},{OTHER_GROUP}",
         "METRICS_PORT": str(port),
     }
     procs: list[Proc] = [start_worker("limits-worker", env, redis_server, redis_db, logdir)]
@@ -214,3 +214,22 @@ def test_strangers_are_refused_once_and_allowed_group_works(limited: BotApiEmula
     limited.push_message(stranger, "/tr en>ru And again")
     time.sleep(3)  # time enough for a wrong answer to arrive
     assert limited.sent_to(-601) == [] and len(limited.sent_to(stranger)) == 1
+
+
+def test_anonymous_admins_of_two_groups_do_not_share_a_limit(limited: BotApiEmulator) -> None:
+    # Every anonymous admin writes "from" @GroupAnonymousBot: limited as that one user,
+    # one group's flood refused the other group's first request. Each is its group
+    # now; the flooded group is told once, whoever of its members is refused.
+    for i in range(6):
+        limited.push_message(
+            OTHER_GROUP, f"/tr en>ru Flood {i}", chat_type="supergroup", anonymous=True
+        )
+    limited.wait_for(OTHER_GROUP, 3)  # two translated (the burst), one notice
+    limited.push_message(ALLOWED_GROUP, "/tr en>ru Good evening", chat_type="supergroup",
+                         anonymous=True)  # fmt: skip
+    [reply] = limited.wait_for(ALLOWED_GROUP)
+    notice = texts.RATE_LIMITED.split("{")[0]
+    assert not reply["text"].startswith(notice), reply["text"]
+    time.sleep(2)
+    got = _texts(limited, OTHER_GROUP)
+    assert sum(t.startswith(notice) for t in got) == 1 and len(got) == 3, got

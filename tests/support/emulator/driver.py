@@ -159,15 +159,22 @@ class BotApiEmulator:
         reply_to: int | None = None,
         caption: bool = False,
         entities: list[dict[str, Any]] | None = None,
+        anonymous: bool = False,
     ) -> int:
         """Deliver a user's message to the bot; returns its message_id.
 
-        `caption` sends the text as a photo's caption; `reply_to` makes it a reply.
+        `caption` sends the text as a photo's caption; `reply_to` makes it a reply;
+        `anonymous`: a group's anonymous admin (from @GroupAnonymousBot, on behalf of
+        the group), as Telegram sends it.
         """
         message_id = self._state.new_message_id(chat_id)
         message = self._message(
             chat_id, message_id, text, user_id, chat_type, language_code, caption, entities
         )
+        if anonymous:
+            message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                               "username": "GroupAnonymousBot"}  # fmt: skip
+            message["sender_chat"] = message["chat"]
         if reply_to is not None:
             with self._state.cond:
                 original = self._state.messages.get((chat_id, reply_to))
