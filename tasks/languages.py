@@ -114,6 +114,16 @@ def resolve(name: str) -> str | None:
     return normalize_code(name)
 
 
+def app_language(code: str) -> str | None:
+    """The target a Telegram app's language stands for: its code without the region
+    (`pt-br` is Portuguese: no model is named for pt-BR), unless the region-qualified
+    code is a language of its own here (zh-Hant)."""
+    found = resolve(code)
+    if found is None or "-" not in found or found in LANGUAGES:
+        return found
+    return found.partition("-")[0]
+
+
 def flores(code: str) -> str | None:
     """The FLORES-200 code NLLB models use for a language, if known."""
     entry = LANGUAGES.get(code)

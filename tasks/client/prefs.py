@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from tasks.connections import as_text
-from tasks.languages import resolve
+from tasks.languages import app_language
 
 _USER = "tolmach:user:"
 _CHAT = "tolmach:chat:"
@@ -51,7 +51,7 @@ class PrefsStore:
         """A user's languages with defaults: stored ones, else the Telegram app's
         language, with English second (unless that is already the first)."""
         stored = await self.user(user_id) if user_id is not None else UserPrefs()
-        target = stored.target or resolve(language_code or "en") or "en"
+        target = stored.target or app_language(language_code or "en") or "en"
         second = stored.second or ("en" if target != "en" else None)
         return UserPrefs(target, second)
 

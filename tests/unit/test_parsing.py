@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tasks import languages as language_table
-from tasks.languages import LANGUAGES, resolve, suggest
+from tasks.languages import LANGUAGES, app_language, resolve, suggest
 from tasks.pairs import (
     AUTO,
     NoTarget,
@@ -144,3 +144,12 @@ def test_suggestions_kept_for_misspellings_are_bounded() -> None:
         suggest(f"notalanguage{i}")
     assert suggest.cache_info().currsize <= 1024
     assert suggest("russain") == "russian"
+
+
+@pytest.mark.parametrize(
+    ("code", "target"),
+    [("pt-br", "pt"), ("en-US", "en"), ("ru", "ru"), ("zh-hant", "zh-Hant"), ("", None)],
+)
+def test_an_apps_language_is_a_target_without_its_region(code: str, target: str | None) -> None:
+    # Telegram sends "pt-br": no model is named for pt-BR, the Portuguese one serves it.
+    assert app_language(code) == target
