@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from tasks.languages import resolve, suggest
+from tasks.languages import names_a_language, resolve, suggest
 
 AUTO = "auto"
 MAX_NAME = 64
@@ -28,7 +28,7 @@ def target(raw: str) -> str:
     if len(raw) > MAX_NAME:  # no language is named at such length; skip the matching
         raise HTTPException(400, f"{raw[:MAX_NAME]}… is not a language")
     code = resolve(raw)
-    if code is None:
+    if code is None or not names_a_language(code):
         close = suggest(raw)
         hint = f" (did you mean {close!r}?)" if close else ""
         raise HTTPException(400, f"{raw} is not supported{hint}")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.languages import LANGUAGES, resolve, suggest
+from tasks.languages import LANGUAGES, names_a_language, resolve, suggest
 
 USAGE = (
     "Usage: /translate <from>><to> <text>\n"
@@ -105,7 +105,7 @@ def language(raw: str) -> str:
         UnknownLanguage: with the closest known name as a suggestion, if any.
     """
     code = resolve(raw)
-    if code is None or (code not in LANGUAGES and "-" not in code and len(code) != 2):
+    if code is None or not names_a_language(code):
         raise UnknownLanguage(raw.strip() or "?", suggest(raw))
     return code
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import HTTPException
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api import languages as api_languages
 from tasks import languages as language_table
 from tasks.languages import LANGUAGES, app_language, resolve, suggest
 from tasks.pairs import (
@@ -153,3 +155,21 @@ def test_suggestions_kept_for_misspellings_are_bounded() -> None:
 def test_an_apps_language_is_a_target_without_its_region(code: str, target: str | None) -> None:
     # Telegram sends "pt-br": no model is named for pt-BR, the Portuguese one serves it.
     assert app_language(code) == target
+
+
+@pytest.mark.parametrize("code", ["qq", "zz", "xx-YY"])
+def test_two_letters_that_name_no_language_are_refused(code: str) -> None:
+    # `/lang qq` was saved ("I will translate into qq") and every later request failed;
+    # the API queued "zz" and waited for a worker to say there was no model.
+    with pytest.raises(UnknownLanguage):
+        parse_languages(code)
+    with pytest.raises(UnknownLanguage):
+        parse_translate(f"en>{code} Hello")
+    with pytest.raises(HTTPException) as refused:
+        api_languages.target(code)
+    assert refused.value.status_code == 400
+
+
+@pytest.mark.parametrize(("code", "found"), [("yo", "yo"), ("pt-br", "pt-BR"), ("ru", "ru")])
+def test_languages_outside_the_table_still_count(code: str, found: str) -> None:
+    assert parse_languages(code) == (found,)
