@@ -10,17 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
+import math
 import time
 import uuid
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from api.jobs.store import DETECT_KIND, META, TEXT, stamped
+from api.jobs.store import DETECT_KIND, META, PREFIX, TEXT, stamped
 from api.jobs.waiters import Waiters
 from tasks.client.requests import RequestRecord
 from tasks.client.submit import QueueUnavailable, Submitter
+from tasks.connections import as_text
 from tasks.contract import DETECT, QUEUE_CHAT
+
+# A synchronous text job still out, by what it asks: its id (see `TextJobs.translate`).
+SHARED = PREFIX + "shared:"
+
+
+# KEYS: the shared key; ARGV: the job id. Deleted only while it still names this job.
+_DROP_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+
+def _digest(texts: list[str], src: str, targets: list[str], queue: str, html: bool) -> str:
+    asked = json.dumps([texts, src, targets, queue, html], ensure_ascii=True)
+    return hashlib.sha256(asked.encode()).hexdigest()
 
 
 class TextJobs:
@@ -63,6 +82,10 @@ class TextJobs:
         """Queue a text job and wait up to `seconds` for it (a synchronous call): its
         final status, or as it stands then.
 
+        The same call while an identical one is still out (a client that timed out and
+        sent it again: DeepL's SDKs give up after 10 s and retry five times) waits for
+        that job instead of queueing the work once more.
+
         Listening starts before the job is queued, so a result this process finishes
         wakes the request with nothing to read back.
 
@@ -70,6 +93,14 @@ class TextJobs:
             QueueUnavailable: Redis could not take the job.
         """
         job_id = uuid.uuid4().hex
+        shared = SHARED + _digest(texts, src, targets, queue, html)
+        redis = self.submitter.requests.redis
+        claimed = await redis.set(shared, job_id, nx=True, ex=math.ceil(seconds))
+        if not claimed and (running := await redis.get(shared)) is not None:
+            joined = await self.waiters.wait(as_text(running), seconds)
+            if joined is not None:
+                return joined
+            # Its job is not saved yet (it was claimed a moment ago) or gone: our own.
         waiter = self.waiters.listen(job_id, early=True)
         try:
             await self._submit(job_id, texts, src, targets, queue, html, None)
@@ -77,6 +108,9 @@ class TextJobs:
             return await self.waiters.until(job_id, waiter, deadline, look=False)
         finally:
             self.waiters.unlisten(job_id, waiter)
+            # Done (or given up): the next identical call is a job of its own.
+            with contextlib.suppress(RedisError, OSError):
+                await redis.eval(_DROP_IF_MINE, 1, shared, job_id)
 
     async def submit_detect(self, texts: list[str]) -> str:
         """Queue language detection of `texts`; returns the job id.

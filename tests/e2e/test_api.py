@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import os
 import re
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import pytest
 from tasks.worker.metrics import BATCH_SIZE_KEY
 from tests.support.api_proc import ApiProc, multipart
 from tests.support.ops import json_lines
-from tests.support.procs import Proc, free_port, python
+from tests.support.procs import Proc, free_port, python, wait_until
 from tests.support.reference import reference
 from tests.support.stack import RedisServer
 
@@ -136,6 +138,39 @@ def test_libretranslate_translate_json_and_form(api: Api, model_template: str) -
     body = {"q": text, "source": "en", "target": "ru"}
     assert api.call("POST", "/translate", body) == (200, {"translatedText": expected})
     assert api.call("POST", "/translate", body, form=True) == (200, {"translatedText": expected})
+
+
+def test_the_same_call_sent_again_while_out_waits_for_the_first(
+    api: Api, worker: Proc, redis_server: RedisServer, model_template: str
+) -> None:
+    # A client that gave up waiting sends the same call again (DeepL's SDKs after 10 s,
+    # five times): it joins the job still out instead of queueing the work once more.
+    # The worker is paused, so the first is still out when the second comes.
+    text = "A sentence sent twice while the first is still out."
+    body = {"q": text, "source": "en", "target": "ru"}
+    client = redis_server.client()
+    before = set(client.keys("tolmach:api:reply:*"))
+
+    def queued() -> int:
+        return len(set(client.keys("tolmach:api:reply:*")) - before)
+
+    assert worker.popen is not None
+    os.killpg(worker.popen.pid, signal.SIGSTOP)
+    paused = True
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(api.call, "POST", "/translate", body)
+            wait_until(lambda: queued() == 1, 30, "the first call queued")
+            second = pool.submit(api.call, "POST", "/translate", body)
+            time.sleep(1)
+            assert queued() == 1
+            os.killpg(worker.popen.pid, signal.SIGCONT)
+            paused = False
+            expected = (200, {"translatedText": reference(model_template, text)})
+            assert first.result() == expected and second.result() == expected
+    finally:
+        if paused:
+            os.killpg(worker.popen.pid, signal.SIGCONT)
 
 
 def test_libretranslate_batch_and_auto_detection(api: Api, model_template: str) -> None:
