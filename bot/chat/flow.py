@@ -46,7 +46,7 @@ class TranslateFlow:
         """
         text, html = request.text, False
         if not text and message.reply_to_message is not None:
-            text, html = _content(message.reply_to_message)
+            text, html = _content(message.reply_to_message, self.policy.max_chars)
         if not text:
             raise UsageError
         targets = request.targets or await self._default_targets(message)
@@ -69,7 +69,7 @@ class TranslateFlow:
 
     async def private_text(self, message: Message, locale: str, ticket: Ticket) -> None:
         """Plain text in a private chat: into the user's language, else their second."""
-        text, html = _content(message)
+        text, html = _content(message, self.policy.max_chars)
         if not text:
             return
         user = await self._user_prefs(message.from_user)
@@ -90,7 +90,7 @@ class TranslateFlow:
         self, message: Message, chat: ChatPrefs, locale: str, ticket: Ticket
     ) -> None:
         """A group message while auto-translate is on: only foreign-language text."""
-        text, html = _content(message)
+        text, html = _content(message, self.policy.max_chars)
         if not text or chat.target is None:
             return
         options = TranslateOptions(skip=list(chat.languages))
@@ -184,9 +184,13 @@ class TranslateFlow:
         return await self.prefs.languages_of(user.id, user.language_code)
 
 
-def _content(message: Message) -> tuple[str, bool]:
-    """A message's text or caption, as Telegram HTML when it carries formatting."""
+def _content(message: Message, limit: int) -> tuple[str, bool]:
+    """A message's text or caption, as Telegram HTML when it carries formatting, unless
+    its tags and escapes would take it over `limit` (MAX_TEXT_CHARS): the limit is on
+    what the user wrote, so such a text is translated plain, without its formatting."""
     plain = message.text or message.caption or ""
     if message.entities or message.caption_entities:
-        return (message.html_text, True)
+        marked = message.html_text
+        if len(marked) <= limit:
+            return (marked, True)
     return (plain, False)

@@ -30,4 +30,5 @@ async def other_language(
         return
     source, tgt = callback_data.source, callback_data.tgt
     queued = await flow.again(query.message, source, tgt, locale, ticket)
-    await query.answer(phrases(texts.OTHER_LANGUAGE if queued else texts.CANCELLED, locale))
+    # Not queued: the original is no longer kept (REPLY_TTL), not "cancelled".
+    await query.answer(phrases(texts.OTHER_LANGUAGE if queued else texts.SOURCE_GONE, locale))

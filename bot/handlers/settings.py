@@ -23,7 +23,8 @@ async def lang(
     """Show or set languages: the user's in private, the group's (admins) in groups."""
     if message.chat.type != "private":
         await _require_admin(message, bot)
-        codes = parse_languages(command.args)
+        if (codes := await _languages(message, command)) is None:
+            return
         await prefs.set_chat(
             message.chat.id, ChatPrefs(codes, (await prefs.chat(message.chat.id)).auto)
         )
@@ -40,7 +41,8 @@ async def lang(
         )
         await message.reply(reply)
         return
-    codes = parse_languages(command.args)
+    if (codes := await _languages(message, command)) is None:
+        return
     await prefs.set_user(
         message.from_user.id, UserPrefs(codes[0], codes[1] if len(codes) > 1 else None)
     )
@@ -53,7 +55,8 @@ async def autotranslate(
 ) -> None:
     """Turn group auto-translate on or off."""
     if message.chat.type == "private":
-        raise UsageError
+        await message.reply(_(texts.AUTO_GROUPS_ONLY))
+        return
     await _require_admin(message, bot)
     mode = (command.args or "").strip().lower()
     if mode not in ("on", "off"):
@@ -78,6 +81,15 @@ async def autotranslate(
 def names(codes: list[str] | tuple[str, ...], locale: str) -> str:
     """Language names in the user's language (the bot's locale): "Russian, English"."""
     return ", ".join(display_name(c, locale) for c in codes)
+
+
+async def _languages(message: Message, command: CommandObject) -> tuple[str, ...] | None:
+    """The command's languages; None when it names none or too many (its usage said)."""
+    try:
+        return parse_languages(command.args)
+    except UsageError:  # the /translate usage line would mislead here
+        await message.reply(_(texts.LANG_USAGE))
+        return None
 
 
 async def _require_admin(message: Message, bot: Bot) -> None:

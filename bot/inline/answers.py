@@ -84,7 +84,11 @@ class InlineAnswers:
         if result is None:
             busy = self.phrases(texts.INLINE_BUSY, locale)
             return False, [tgt, busy, tgt, busy]
-        failed = self.phrases(texts.UNSUPPORTED_PAIR, locale, src=result.get("src", "?"), tgt=tgt)
+        # Worded as a chat answer is: "no model" only when that is what went wrong.
+        src = result.get("src", "?") if isinstance(result, dict) else "?"
+        error = result.get("error") if isinstance(result, dict) else None
+        message = texts.ERRORS.get(str(error)) or texts.INTERNAL
+        failed = self.phrases(message, locale, src=src, tgt=tgt, code=src)
         return False, [tgt, failed, tgt, failed]
 
     async def answer(

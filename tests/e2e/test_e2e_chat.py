@@ -72,6 +72,17 @@ def test_button_translates_the_original_again(
     via_english = reference(model_template, reference(model_template, GERMAN, "de", "en"))
     assert replies[1]["text"] == via_english
     assert any(m == "answerCallbackQuery" for m, _ in emulator.calls())
+    # A button whose original is no longer kept says so (it said "cancelled").
+    gone = "tr:" + "0" * 16 + ":ru"
+    query_id = emulator.push_callback(chat_id, reply, gone)
+    wait_until(
+        lambda: any(
+            str(p.get("callback_query_id")) == query_id and p.get("text") == texts.SOURCE_GONE
+            for m, p in emulator.calls("answerCallbackQuery")
+        ),
+        30,
+        "the expired button's answer",
+    )
 
 
 def test_lang_settings_survive_a_bot_restart(
@@ -87,6 +98,12 @@ def test_lang_settings_survive_a_bot_restart(
     replies = emulator.wait_for(chat_id, 3)
     assert reference(model_template, GERMAN, "de", "en") in [r["text"] for r in replies]
     assert texts.LANG_SHOW.format(languages="English, Russian") in [r["text"] for r in replies]
+    # Their own usage, not /translate's: four languages, and a group-only command.
+    emulator.push_message(chat_id, "/lang ru en de fr")
+    emulator.wait_for(chat_id, 4)
+    emulator.push_message(chat_id, "/autotranslate on")
+    replies = emulator.wait_for(chat_id, 5)
+    assert [r["text"] for r in replies[3:]] == [texts.LANG_USAGE, texts.AUTO_GROUPS_ONLY]
 
 
 def test_reply_to_a_message_and_commands_in_captions(
@@ -280,6 +297,40 @@ def test_text_over_the_limit_is_refused_politely(
     assert reply["text"] == texts.TEXT_TOO_LONG.format(
         length=len(("word " * 2600).strip()), limit=12000
     )
+
+
+def test_formatting_does_not_count_against_the_limit(
+    bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    # 10,800 characters written (the limit is 12,000), one bold word: as Telegram HTML,
+    # with "&amp;" for each "&", it is 14,400, and was refused as too long. The limit is
+    # on what the user wrote: it is translated, plain.
+    text = "Tom & Jerry. " * 900
+    bold = [{"type": "bold", "offset": 0, "length": 3}]
+    emulator.push_message(chat_id, text.strip(), entities=bold)
+    emulator.wait_for(chat_id)
+    settled(redis_server)
+    too_long = texts.TEXT_TOO_LONG.split("{")[0]
+    got = [m["text"] for m in emulator.sent_to(chat_id)]
+    assert got and not any(t.startswith(too_long) for t in got), got[:1]
+
+
+def test_a_command_the_bot_lacks_gets_the_help_not_a_translation(
+    bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    # In a private chat any text is translated; a command no router took (`/settings`,
+    # another bot's) was translated too, words and all, and cost a rate-limit token.
+    emulator.push_message(chat_id, "/settings")
+    emulator.push_message(chat_id, "/start@OtherBot hello")
+    replies = emulator.wait_for(chat_id, 2)
+    assert [r["text"] for r in replies] == [texts.HELP, texts.HELP]
+    # The bot's own inline result, sent into its chat, is a translation already.
+    emulator.push_message(chat_id, "Привет, мир", via_bot=True)
+    emulator.push_message(chat_id, "/help")  # a marker: what came before was read
+    emulator.wait_for(chat_id, 3)
+    settled(redis_server)
+    time.sleep(1)  # a translation would come about now
+    assert len(emulator.sent_to(chat_id)) == 3
 
 
 def test_the_menu_button_opens_the_mini_app(bot: BotHandle, emulator: BotApiEmulator) -> None:

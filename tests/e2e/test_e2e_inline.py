@@ -50,6 +50,18 @@ def test_plain_query_uses_the_users_languages(
     assert answer["is_personal"] is True
 
 
+def test_a_failed_target_says_what_went_wrong(
+    bot: BotHandle, emulator: BotApiEmulator, model_template: str, chat_id: int
+) -> None:
+    # Russian into ru (asked) and en (the user's): ru is the text's own language, and
+    # the article says so; it said "no model for ru>ru".
+    text = "Привет, как у тебя сегодня дела?"
+    answer = emulator.wait_inline(emulator.push_inline(chat_id, f"ru {text}", language_code="en"))
+    by_id = {a["id"]: a["input_message_content"]["message_text"] for a in answer["results"]}
+    assert by_id["ru"] == texts.SAME_LANGUAGE.format(code="ru")
+    assert by_id["en"] == reference(model_template, text, "ru", "en")
+
+
 def test_fast_typing_costs_at_most_two_translations(
     bot: BotHandle, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
 ) -> None:

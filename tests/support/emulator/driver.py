@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.emulator.api import ApiError
+from tests.support.emulator.api import BOT_USER, ApiError
 from tests.support.emulator.server import ApiServer
 from tests.support.emulator.state import EmulatorState
 
@@ -160,12 +160,14 @@ class BotApiEmulator:
         caption: bool = False,
         entities: list[dict[str, Any]] | None = None,
         anonymous: bool = False,
+        via_bot: bool = False,
     ) -> int:
         """Deliver a user's message to the bot; returns its message_id.
 
         `caption` sends the text as a photo's caption; `reply_to` makes it a reply;
         `anonymous`: a group's anonymous admin (from @GroupAnonymousBot, on behalf of
-        the group), as Telegram sends it.
+        the group), as Telegram sends it; `via_bot`: one of this bot's inline results
+        the user sent.
         """
         message_id = self._state.new_message_id(chat_id)
         message = self._message(
@@ -175,6 +177,8 @@ class BotApiEmulator:
             message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group",
                                "username": "GroupAnonymousBot"}  # fmt: skip
             message["sender_chat"] = message["chat"]
+        if via_bot:
+            message["via_bot"] = dict(BOT_USER)
         if reply_to is not None:
             with self._state.cond:
                 original = self._state.messages.get((chat_id, reply_to))
