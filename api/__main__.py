@@ -14,7 +14,7 @@ from config import Settings, load_settings
 from config.logs import setup_logging
 
 # Query parameters whose values are secrets: never written to the access log.
-_SECRET_PARAMS = re.compile(r"(?i)([?&](?:api_key|auth_key|token|init_data)=)[^&\s]*")
+_SECRET_PARAMS = re.compile(r"(?i)([?&](?:api_key|auth_key|token|init_data|document_key)=)[^&\s]*")
 
 
 class RedactSecrets(logging.Filter):

@@ -19,7 +19,7 @@ from api.deps import Gate, GuardDep
 from api.fields import request_fields
 from api.guard import Guard
 from api.jobs import ApiJobs
-from api.responses import SafeJSONResponse
+from api.responses import SafeJSONResponse, job_failed
 from tasks.catalog import Catalog, reachable
 from tasks.client.submit import QueueUnavailable
 from tasks.contract import QUEUE_CHAT
@@ -190,6 +190,6 @@ async def translate(
         raise HTTPException(504, "The translation did not finish in time; try again later")
     if status["status"] == "failed":
         error = status["error"]
-        raise HTTPException(500 if error["code"] == "internal" else 400, error["message"])
+        raise job_failed(error)
     result = status["result"]
     return deepl_code(str(result["source_lang"])), list(result["translations"][tgt])

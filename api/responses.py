@@ -7,6 +7,7 @@ import json
 import math
 from typing import Any
 
+from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 
@@ -38,3 +39,18 @@ def _text(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return repr(value)
+
+
+# Seconds a client is asked to wait for a model that could not be loaded just now.
+MODEL_RETRY_AFTER = 30
+
+
+def job_failed(error: dict[str, str]) -> HTTPException:
+    """A failed job's answer: 500 for our fault, 503 (with Retry-After) for a model that
+    could not be loaded just now, which clients and SDKs retry, 400 for the request's."""
+    if error["code"] == "internal":
+        return HTTPException(500, error["message"])
+    if error["code"] == "model_unavailable":
+        retry = {"Retry-After": str(MODEL_RETRY_AFTER)}
+        return HTTPException(503, error["message"], headers=retry)
+    return HTTPException(400, error["message"])

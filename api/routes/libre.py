@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from api import languages
 from api.deps import Gate, GuardDep, JobsDep, ServicesDep, SettingsDep
 from api.fields import request_fields
+from api.responses import job_failed
 from api.routes import deepl, deeplx
 from api.uploads import FORM_LIMITS, accept_file, file_response
 from tasks.catalog import reachable
@@ -65,7 +66,7 @@ def _finished(status: dict[str, Any] | None) -> dict[str, Any]:
         raise HTTPException(500, "The translation did not finish in time; try again later")
     if status["status"] == "failed":
         error = status["error"]
-        raise HTTPException(500 if error["code"] == "internal" else 400, error["message"])
+        raise job_failed(error)
     result: dict[str, Any] = status["result"]
     return result
 
