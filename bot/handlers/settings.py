@@ -93,6 +93,8 @@ async def _languages(message: Message, command: CommandObject) -> tuple[str, ...
 
 
 async def _require_admin(message: Message, bot: Bot) -> None:
+    if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+        return  # an anonymous admin: only admins can write as the group itself
     if message.from_user is None:
         raise AdminsOnly
     member = await bot.get_chat_member(message.chat.id, message.from_user.id)
