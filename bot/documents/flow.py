@@ -8,8 +8,11 @@ finished task to `bot.documents.delivery`.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import posixpath
+import time
 import uuid
 from typing import Any
 
@@ -32,6 +35,10 @@ from tasks.formats import supported_extensions
 from tasks.pairs import TranslateCommand
 
 log = logging.getLogger(__name__)
+# An album's languages, from its captioned file: kept this long (seconds), and how long
+# a file without a caption waits for them.
+ALBUM = "tolmach:album:"
+ALBUM_FOR, ALBUM_WAIT = 60, 1.5
 MB = 1024 * 1024
 
 
@@ -81,6 +88,8 @@ class DocumentFlow:
         Raises:
             DocumentRefused: Unknown format or over the size limit.
         """
+        if message.media_group_id is not None:
+            request, addressed = await self._album(message, request, addressed)
         document = message.document
         in_group = message.chat.type != "private"
         if document is None or (in_group and not request.targets and not addressed):
@@ -107,6 +116,29 @@ class DocumentFlow:
             )
             await self._queue(message, payload, locale, record.marks())
         return True
+
+    async def _album(
+        self, message: Message, request: TranslateCommand, addressed: bool
+    ) -> tuple[TranslateCommand, bool]:
+        """An album's caption is on one of its files (the first): the others follow it.
+
+        A captioned file says its languages for the album; one without a caption waits
+        a moment for them (the album's files come together, in any order, each an update
+        of its own), else keeps its own default.
+        """
+        key = f"{ALBUM}{message.chat.id}:{message.media_group_id}"
+        if message.caption:
+            said = {"src": request.src, "targets": list(request.targets), "addressed": addressed}
+            await self.client.redis.set(key, json.dumps(said), ex=ALBUM_FOR)
+            return request, addressed
+        deadline = time.monotonic() + ALBUM_WAIT
+        while (raw := await self.client.redis.get(key)) is None:
+            if time.monotonic() > deadline:
+                return request, addressed
+            await asyncio.sleep(0.1)
+        said = json.loads(raw)
+        caption = TranslateCommand(str(said["src"]), tuple(said["targets"]), "")
+        return caption, bool(said["addressed"])
 
     def _check_size(self, name: str, size: int) -> None:
         if size > self.max_bytes:

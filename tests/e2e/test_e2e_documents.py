@@ -286,6 +286,18 @@ def test_media_group_gets_one_file_each(
     )
 
 
+def test_an_album_follows_the_caption_on_its_first_file(
+    bot: object, emulator: BotApiEmulator, chat_id: int
+) -> None:
+    # Telegram puts an album's caption on its first file only. In a group a file without
+    # languages is not for the bot: the second file was ignored. It follows the caption.
+    group, kw = -chat_id, {"chat_type": "supergroup", "media_group_id": "album2"}
+    emulator.push_document(group, "a.txt", SENTENCES[0].encode(), "en>ru", **kw)
+    emulator.push_document(group, "b.txt", SENTENCES[1].encode(), **kw)
+    sent = emulator.wait_documents(group, 2)
+    assert sorted(s["file_name"] for s in sent) == ["a.ru.txt", "b.ru.txt"]
+
+
 @pytest.mark.parametrize(
     ("name", "make", "message"),
     [
