@@ -51,6 +51,10 @@ def test_a_burst_is_translated_in_batches_of_at_most_batch_max_requests(
         ]
         wait_until(lambda: client.exists(*keys) == BURST, 240, f"{BURST} results")
         took = time.monotonic() - started
+        # A batch is counted just after its answers are stored: the last one a moment later.
+        wait_until(
+            lambda: int(client.hget(STATS_KEY, "requests") or 0) >= BURST, 30, "the last count"
+        )
         sizes = {k.decode(): int(v) for k, v in client.hgetall(BATCH_SIZE_KEY).items()}
         stats = {k.decode(): int(v) for k, v in client.hgetall(STATS_KEY).items()}
         answers = [json.loads(raw) for raw in client.mget(keys)]
