@@ -47,10 +47,11 @@ MODEL_RETRY_AFTER = 30
 
 def job_failed(error: dict[str, str]) -> HTTPException:
     """A failed job's answer: 500 for our fault, 503 (with Retry-After) for a model that
-    could not be loaded just now, which clients and SDKs retry, 400 for the request's."""
+    could not be loaded just now or a queue that went away, which clients and SDKs
+    retry, 400 for the request's."""
     if error["code"] == "internal":
         return HTTPException(500, error["message"])
-    if error["code"] == "model_unavailable":
+    if error["code"] in ("model_unavailable", "unavailable"):
         retry = {"Retry-After": str(MODEL_RETRY_AFTER)}
         return HTTPException(503, error["message"], headers=retry)
     return HTTPException(400, error["message"])

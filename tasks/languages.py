@@ -116,12 +116,13 @@ def resolve(name: str) -> str | None:
 
 def names_a_language(code: str) -> bool:
     """Whether a code (as `resolve` gives it) names a language: one in our table, or
-    two letters (with a region or script or not) that Babel has a name for (`yo`,
-    `pt-BR`; not `qq`: taken as a target, it made every later request fail)."""
+    two or three letters (with a region or script or not) that Babel has a name for
+    (`yo`, `ceb`, `pt-BR`; not `qq`: taken as a target, it made every later request
+    fail)."""
     if code in LANGUAGES:
         return True
     base = code.partition("-")[0]
-    return len(base) == 2 and display_name(base) != base
+    return len(base) in (2, 3) and display_name(base) != base
 
 
 def app_language(code: str) -> str | None:

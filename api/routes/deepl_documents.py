@@ -80,7 +80,8 @@ async def accepted(
         or not hmac.compare_digest(record["digest"], _digest(given))
     ):
         raise HTTPException(404, "Document not found.")
-    return Document(str(record["job"]), float(record["accepted"]))
+    # A record from before ids and jobs were told apart is keyed by its job's id.
+    return Document(str(record.get("job", document_id)), float(record["accepted"]))
 
 
 AcceptedDep = Annotated[Document, Depends(accepted)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
@@ -86,8 +88,13 @@ class DocumentDelivery:
             log.info("chat %r blocked the bot; document dropped", context.chat_id)
         except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
             # Refused for good: tried again at every sweep, it would be refused for a day.
+            # The status message says so (and stays); if even that is refused, so be it.
             log.warning("chat %r refused the document (%s)", context.chat_id, exc.message)
-            await self.board.finish(context, self.phrases(texts.INTERNAL, context.locale))
+            with contextlib.suppress(TelegramAPIError):
+                await self.board.finish(context, self.phrases(texts.INTERNAL, context.locale))
+            await answered()
+            await self.redis.delete(str(result["key"]))
+            return
         await answered()  # Telegram took it: marked before the clean-up below
         await self.redis.delete(str(result["key"]))
         if context.status_id is not None:

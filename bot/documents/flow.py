@@ -128,6 +128,8 @@ class DocumentFlow:
         """
         key = f"{ALBUM}{message.chat.id}:{message.media_group_id}"
         if message.caption:
+            if len(request.targets) > self.client.admission.policy.max_targets:
+                return request, addressed  # refused for this file: not for the others
             said = {"src": request.src, "targets": list(request.targets), "addressed": addressed}
             await self.client.redis.set(key, json.dumps(said), ex=ALBUM_FOR)
             return request, addressed

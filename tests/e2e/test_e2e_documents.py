@@ -22,6 +22,7 @@ from bot import texts
 from bot.documents.progress import CancelDocument
 from bot.i18n import Texts, create_i18n
 from config import Settings
+from tasks.client.requests import PENDING
 from tasks.contract import document_key
 from tasks.formats import _load as load_slots
 from tasks.formats import rebuild, segments, supported_extensions
@@ -284,6 +285,23 @@ def test_media_group_gets_one_file_each(
     assert by_name == dict(
         zip(["part0.ru.txt", "part1.ru.txt"], reference(model_template, SENTENCES[:2]), strict=True)
     )
+
+
+def test_a_file_telegram_refuses_is_explained_once(
+    bot: object, emulator: BotApiEmulator, redis_server: RedisServer, chat_id: int
+) -> None:
+    # A 400 on the file (the bot may not send files there) is final: the status message
+    # says something went wrong and stays, and the request is not tried again.
+    refused = "Bad Request: not enough rights to send documents to the chat"
+    emulator.fail_next("sendDocument", 400, refused)
+    emulator.push_document(chat_id, "refused.txt", SENTENCES[0].encode(), "en>ru")
+    [status] = emulator.wait_for(chat_id)
+    failed = PHRASES(texts.INTERNAL, "en")
+    wait_until(lambda: _text(emulator, chat_id, status) == failed, 60, "the status says so")
+    client = redis_server.client()
+    wait_until(lambda: client.zcard(PENDING) == 0, 10, "the request marked answered")
+    assert len(emulator.calls("sendDocument")) >= 1 and emulator.documents_to(chat_id) == []
+    emulator.errors.remove(("sendDocument", refused))  # refused on purpose
 
 
 def test_an_album_follows_the_caption_on_its_first_file(

@@ -40,7 +40,8 @@ def test_redis_away_is_a_503_in_the_callers_dialect(
 
 
 @pytest.mark.parametrize(
-    ("code", "status"), [("model_unavailable", 503), ("internal", 500), ("bad_request", 400)]
+    ("code", "status"),
+    [("model_unavailable", 503), ("unavailable", 503), ("internal", 500), ("bad_request", 400)],
 )
 def test_a_failed_job_is_answered_by_what_failed(code: str, status: int) -> None:
     # A model that could not be loaded just now is a 503 the SDKs retry, not a 400.

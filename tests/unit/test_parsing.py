@@ -170,6 +170,8 @@ def test_two_letters_that_name_no_language_are_refused(code: str) -> None:
     assert refused.value.status_code == 400
 
 
-@pytest.mark.parametrize(("code", "found"), [("yo", "yo"), ("pt-br", "pt-BR"), ("ru", "ru")])
+@pytest.mark.parametrize(
+    ("code", "found"), [("yo", "yo"), ("pt-br", "pt-BR"), ("ru", "ru"), ("ceb", "ceb")]
+)
 def test_languages_outside_the_table_still_count(code: str, found: str) -> None:
     assert parse_languages(code) == (found,)
