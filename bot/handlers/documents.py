@@ -14,7 +14,7 @@ from bot.handlers.translate import COMMAND
 from bot.i18n import Texts
 from bot.middlewares.dedupe import Ticket
 from bot.middlewares.gate import COSTLY
-from tasks.pairs import parse_translate
+from tasks.pairs import PairError, parse_translate
 
 router = Router(name=__name__)
 
@@ -32,7 +32,20 @@ async def document_with_command(
     await documents.accept(message, request, locale, ticket, addressed=True)
 
 
-@router.message(F.document, flags=COSTLY)
+def _maybe_for_the_bot(message: Message) -> bool:
+    """A file the bot may be asked to translate: any in a private chat; in a group, one
+    whose caption names languages (or a pair it must refuse) or one of an album (its
+    caption may be on another file). Others are not for the bot, and cost the group's
+    rate budget nothing."""
+    if message.chat.type == "private" or message.media_group_id is not None:
+        return True
+    try:
+        return bool(parse_translate(message.caption).targets)
+    except PairError:
+        return True  # told why
+
+
+@router.message(F.document, _maybe_for_the_bot, flags=COSTLY)
 async def translate_document(
     message: Message, documents: DocumentFlow, locale: str, ticket: Ticket
 ) -> None:

@@ -29,7 +29,7 @@ from tests.support.stack import (
     start_worker,
 )
 
-ALLOWED_USER, ALLOWED_GROUP, OTHER_GROUP = 501, -600, -602
+ALLOWED_USER, ALLOWED_GROUP, OTHER_GROUP, FILES_GROUP = 501, -600, -602, -603
 RATES = Rates(user_per_minute=6, user_burst=2, chat_per_minute=6, chat_burst=3)
 DEFAULTS = Settings()
 
@@ -171,7 +171,7 @@ def limited(
         "RATE_CHAT_PER_MINUTE": "1",
         "RATE_CHAT_BURST": "3",
         "ALLOWED_USERS": str(ALLOWED_USER),
-        "ALLOWED_CHATS": f"{ALLOWED_GROUP},{OTHER_GROUP}",
+        "ALLOWED_CHATS": f"{ALLOWED_GROUP},{OTHER_GROUP},{FILES_GROUP}",
         "METRICS_PORT": str(port),
     }
     procs: list[Proc] = [start_worker("limits-worker", env, redis_server, redis_db, logdir)]
@@ -233,3 +233,19 @@ def test_anonymous_admins_of_two_groups_do_not_share_a_limit(limited: BotApiEmul
     time.sleep(2)
     got = _texts(limited, OTHER_GROUP)
     assert sum(t.startswith(notice) for t in got) == 1 and len(got) == 3, got
+
+
+def test_files_not_for_the_bot_cost_a_group_nothing(limited: BotApiEmulator) -> None:
+    # Files shared in a group without languages in their caption are not for the bot:
+    # they used the group's budget (3 here) all the same, and its next request was
+    # refused.
+    for user in (801, 802, 803):
+        limited.push_document(
+            FILES_GROUP, "notes.txt", b"Meeting notes.", "for tomorrow", user_id=user,
+            chat_type="group",
+        )  # fmt: skip
+    time.sleep(1)
+    limited.push_message(FILES_GROUP, "/tr en>ru Good night", user_id=804, chat_type="group")
+    [reply] = limited.wait_for(FILES_GROUP)
+    assert not reply["text"].startswith(texts.RATE_LIMITED.split("{")[0]), reply["text"]
+    assert limited.documents_to(FILES_GROUP) == []
