@@ -43,9 +43,18 @@ def test_hundred_requests_one_load(
     single_worker: Celery, redis_server: RedisServer, model_template: str, redis_db: int
 ) -> None:
     texts = [f"Hello, world {i}" if i % 2 else "How are you today?" for i in range(100)]
-    results = [
-        single_worker.send_task(TRANSLATE, args=translate_args(t, "en", "ru")) for t in texts
-    ]
+    # Sent together, as a front end sends a burst (one pipeline): sent one by one, the
+    # first of them found the worker idle with nothing behind it, each alone.
+    with (
+        single_worker.producer_or_acquire() as producer,
+        producer.batch(len(texts)),
+    ):
+        results = [
+            single_worker.send_task(
+                TRANSLATE, args=translate_args(t, "en", "ru"), producer=producer
+            )
+            for t in texts
+        ]
     answers = [r.get(timeout=120) for r in results]
     # Drop the AsyncResults while Redis still runs: their __del__ talks to it.
     del results
