@@ -20,6 +20,7 @@ from fastapi import HTTPException
 from redis.asyncio import Redis
 
 from tasks.connections import as_text
+from tasks.contract import unusable
 
 KEYS = "tolmach:api:keys"
 # Characters a key spent in a month: one counter per key and month, gone after it.
@@ -61,15 +62,6 @@ class ApiKey:
         return self.digest[:ID_LENGTH]
 
 
-def _encodes(text: str) -> bool:
-    """Whether `text` is valid Unicode (UTF-8 can carry it)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def digest_of(key: str) -> str:
     """The stored form of a key."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
@@ -95,7 +87,7 @@ class KeyStore:
         digest = digest_of(secret)
         raw = await self.redis.hget(KEYS, digest)
         if raw is None:
-            if not _encodes(secret):  # a lone surrogate: no key was ever stored as it
+            if unusable(secret):  # a lone surrogate: no key was ever stored as it
                 return None
             return await self._upgrade(secret, digest)
         key = _load(raw)

@@ -17,10 +17,11 @@ import uuid
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 
 from bot import texts
+from bot.admins import is_admin
 from bot.context import ReplyContext
 from bot.documents.progress import ProgressBoard, cancel_button, status_text
 from bot.errors import BotError
@@ -199,11 +200,7 @@ class DocumentFlow:
             return False
         if context.user_id is None or context.user_id == user_id:
             return True
-        try:
-            member = await self.bot.get_chat_member(chat_id, user_id)
-        except TelegramAPIError:  # cannot tell: the sender's document stays
-            return False
-        return member.status in ("creator", "administrator")
+        return await is_admin(self.bot, chat_id, user_id)
 
     async def cancel(self, task_id: str) -> bool:
         """Cancel a document (see `QueueClient.cancel_document`) and say so in its status

@@ -8,6 +8,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import texts
+from bot.admins import is_admin
 from bot.errors import AdminsOnly
 from tasks.client.prefs import ChatPrefs, PrefsStore, UserPrefs
 from tasks.languages import display_name
@@ -95,8 +96,5 @@ async def _languages(message: Message, command: CommandObject) -> tuple[str, ...
 async def _require_admin(message: Message, bot: Bot) -> None:
     if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
         return  # an anonymous admin: only admins can write as the group itself
-    if message.from_user is None:
-        raise AdminsOnly
-    member = await bot.get_chat_member(message.chat.id, message.from_user.id)
-    if member.status not in ("creator", "administrator"):
+    if message.from_user is None or not await is_admin(bot, message.chat.id, message.from_user.id):
         raise AdminsOnly
